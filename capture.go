@@ -1,0 +1,145 @@
+package audit
+
+import (
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// bodyCapture keeps the first max bytes that pass through it and counts
+// the rest, so bodies of any size stream without being buffered.
+type bodyCapture struct {
+	buf   []byte
+	max   int
+	total int64
+}
+
+func (b *bodyCapture) keep(p []byte) {
+	b.total += int64(len(p))
+	if room := b.max - len(b.buf); room > 0 {
+		if len(p) > room {
+			p = p[:room]
+		}
+		b.buf = append(b.buf, p...)
+	}
+}
+
+func (b *bodyCapture) truncated() bool { return b.total > int64(len(b.buf)) }
+
+// requestTee wraps the request body: the handler reads the real stream, and
+// a copy of its beginning is kept.
+type requestTee struct {
+	io.ReadCloser
+	bodyCapture
+}
+
+func (r *requestTee) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	r.keep(p[:n])
+	return n, err
+}
+
+// responseTee wraps gin's ResponseWriter and keeps the beginning of the
+// body. Every other method (Flush, Hijack, Status, ...) is gin's own.
+type responseTee struct {
+	gin.ResponseWriter
+	bodyCapture
+}
+
+func (w *responseTee) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.keep(p[:n])
+	return n, err
+}
+
+func (w *responseTee) WriteString(s string) (int, error) {
+	n, err := w.ResponseWriter.WriteString(s)
+	if room := w.max - len(w.buf); room > 0 {
+		w.buf = append(w.buf, s[:min(n, room)]...)
+	}
+	w.total += int64(n)
+	return n, err
+}
+
+// textual reports whether a body of this content type is worth storing as
+// text. An absent content type counts as text: the bytes are cleaned anyway.
+func textual(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "json") || strings.HasSuffix(mt, "xml") ||
+		mt == "application/x-www-form-urlencoded" || mt == "application/javascript"
+}
+
+func isJSON(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return strings.HasSuffix(mt, "json")
+}
+
+// storedBody turns captured bytes into the stored text: JSON as JSON text
+// with secrets masked, form bodies with secret fields masked, binary bodies
+// as a note, and a note whenever something was cut or left out.
+func (p *policy) storedBody(c *bodyCapture, contentType string, declaredLength int64) string {
+	if c == nil || c.total == 0 {
+		return ""
+	}
+	total := c.total
+	if declaredLength > total {
+		total = declaredLength // the handler did not read it all
+	}
+	if !textual(contentType) {
+		return fmt.Sprintf("[audit: %s body of %d bytes not stored]", contentType, total)
+	}
+	if c.truncated() || total > int64(len(c.buf)) {
+		// A cut body cannot be parsed for secrets: a cut JSON body is kept
+		// only if nothing in its beginning looks like a secret name.
+		head := string(c.buf)
+		if p.containsSecretName(head) {
+			return fmt.Sprintf("[audit: body of %d bytes not stored: larger than %d bytes and may hold secrets]", total, p.maxBody)
+		}
+		return head + fmt.Sprintf("\n[audit: body truncated, %d of %d bytes stored]", len(c.buf), total)
+	}
+	switch {
+	case isJSON(contentType) || looksLikeJSON(c.buf):
+		out, err := p.redactor.JSON(c.buf)
+		if err == nil {
+			return string(out)
+		}
+		if p.containsSecretName(string(c.buf)) {
+			return fmt.Sprintf("[audit: invalid JSON body of %d bytes not stored: it may hold secrets]", total)
+		}
+		return string(c.buf)
+	case strings.HasPrefix(contentType, "application/x-www-form-urlencoded"):
+		return p.redactor.Query(string(c.buf))
+	}
+	if p.containsSecretName(string(c.buf)) {
+		return fmt.Sprintf("[audit: %s body of %d bytes not stored: it may hold secrets]", contentType, total)
+	}
+	return string(c.buf)
+}
+
+func looksLikeJSON(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// containsSecretName reports whether text mentions any secret key, for text
+// that cannot be parsed and masked field by field.
+func (p *policy) containsSecretName(text string) bool {
+	return p.redactor.Mentions(text)
+}

@@ -1,0 +1,123 @@
+// Package testdb gives tests real audit databases: a fresh SQLite file and a
+// fresh PostgreSQL database, created for the test and dropped after it.
+//
+// The PostgreSQL server comes from AUDIT_TEST_POSTGRES (a DSN of a database
+// the test may connect to for CREATE DATABASE; default
+// postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable). When no
+// server answers, PostgreSQL tests are skipped with a loud message, except
+// when CI is set: then they fail.
+package testdb
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gin-audit-trail/audit/repository"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// DefaultAdminDSN is the PostgreSQL server used when AUDIT_TEST_POSTGRES is
+// not set.
+const DefaultAdminDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Backend is one kind of audit database under test.
+type Backend struct {
+	Name string
+	// DSN creates a new empty database for t and returns its DSN; the
+	// database is dropped when t ends.
+	DSN func(t testing.TB) string
+}
+
+// Backends are SQLite and PostgreSQL.
+func Backends() []Backend {
+	return []Backend{{Name: "sqlite", DSN: SQLite}, {Name: "postgres", DSN: Postgres}}
+}
+
+// Run runs f as a subtest once per backend.
+func Run(t *testing.T, f func(t *testing.T, dsn string)) {
+	for _, b := range Backends() {
+		t.Run(b.Name, func(t *testing.T) { f(t, b.DSN(t)) })
+	}
+}
+
+// SQLite returns the path of a new SQLite file in t's temporary directory.
+func SQLite(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "audit_trail.sqlite3")
+}
+
+// Postgres creates a uniquely named database and returns its DSN.
+func Postgres(t testing.TB) string {
+	admin := os.Getenv("AUDIT_TEST_POSTGRES")
+	if admin == "" {
+		admin = DefaultAdminDSN
+	}
+	adminDB, err := gorm.Open(postgres.Open(admin), &gorm.Config{Logger: logger.Discard})
+	if err == nil {
+		var sqlErr error
+		if sqlDB, e := adminDB.DB(); e == nil {
+			sqlErr = sqlDB.Ping()
+		}
+		err = sqlErr
+	}
+	if err != nil {
+		msg := fmt.Sprintf("\n*** PostgreSQL NOT REACHABLE at %s: %v\n*** PostgreSQL tests are SKIPPED. Set AUDIT_TEST_POSTGRES or start the server.\n", redactDSN(admin), err)
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + "*** CI is set: PostgreSQL tests must run.")
+		}
+		t.Skip(msg)
+	}
+	var buf [6]byte
+	_, _ = rand.Read(buf[:])
+	name := "audit_test_" + hex.EncodeToString(buf[:])
+	if err := adminDB.Exec("CREATE DATABASE " + name).Error; err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := adminDB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
+		if sqlDB, err := adminDB.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil || u.Scheme == "" {
+		t.Fatalf("AUDIT_TEST_POSTGRES must be a postgres:// URL, got %q", redactDSN(admin))
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Open opens and migrates the audit database at dsn, closing it when t ends.
+func Open(t testing.TB, dsn string) *gorm.DB {
+	db, err := repository.Open(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repository.Migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	})
+	return db
+}
+
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "***")
+		}
+		return u.String()
+	}
+	return dsn
+}

@@ -1,0 +1,203 @@
+package audit
+
+import (
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+
+	"github.com/gin-audit-trail/audit/internal/redact"
+	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+)
+
+// Options configure a Trail. The zero value works: requests under /api/ are
+// audited into the embedded SQLite file audit_trail.sqlite3, asynchronously,
+// with secrets masked.
+type Options struct {
+	// DB is the audit database. It must not be the application's database
+	// handle unless you want the audit tables there. When nil, DSN is opened.
+	DB *gorm.DB
+	// DSN opens the audit database when DB is nil: "" is the SQLite file
+	// audit_trail.sqlite3 (WAL mode), "postgres://..." is PostgreSQL, any
+	// other string is a SQLite file path.
+	DSN string
+	// SkipMigration turns off the creation of the audit tables at Open.
+	SkipMigration bool
+
+	// Include lists regular expressions of URL paths to audit. Default
+	// ^/api/ (nil means the default; an empty non-nil slice audits nothing).
+	Include []string
+	// Exclude lists regular expressions of paths never audited, checked
+	// after Include (RE2 has no look-ahead, so exclusions live here).
+	Exclude []string
+
+	// AuthURLs are the login and logout paths: requests to them never have
+	// their bodies stored, and a POST to them records a login event. Default
+	// /api/token/.
+	AuthURLs []string
+	// AuthFailedStatus is the status code of a failed login. Default 401.
+	AuthFailedStatus int
+
+	// SkipRequestBody and SkipResponseBody are routes whose bodies are not
+	// stored (drf-audit-trail's NOTSAVE_REQUEST_BODY_URLS and
+	// NOTSAVE_RESPONSE_BODY_URLS).
+	SkipRequestBody  []BodyRule
+	SkipResponseBody []BodyRule
+	// MaxBodyBytes caps each stored body; larger bodies stream through to
+	// the handler untouched and are stored cut, with a note. Default 64 KiB;
+	// negative stores no bodies.
+	MaxBodyBytes int
+
+	// SecretKeys are name fragments (case-insensitive) whose JSON members and
+	// query parameters are masked. Nil means redact.DefaultKeys: password,
+	// passwd, secret, token, access, refresh, api_key, apikey, authorization,
+	// cookie, credential.
+	SecretKeys []string
+
+	// UserResolver names the user of a request when no handler called
+	// Event.SetUser. The gin-jwt integration installs one.
+	UserResolver func(c *gin.Context) string
+
+	// Synchronous makes the middleware return only after the request's rows
+	// are committed (concurrent requests share one transaction). Default
+	// false: rows are queued and written in the background.
+	Synchronous bool
+	// Writer tunes the background writer (queue size, batch size, flush
+	// interval, drop timeout).
+	Writer repository.WriterConfig
+
+	// Logger receives the trail's warnings and errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// BodyRule selects requests by path regular expression and method. Method
+// "" or "ALL" matches every method.
+type BodyRule struct {
+	Route  string
+	Method string
+}
+
+// DefaultMaxBodyBytes is the default cap of a stored body.
+const DefaultMaxBodyBytes = 64 << 10
+
+// policy is the compiled form of the options: what to record.
+type policy struct {
+	include, exclude []*regexp.Regexp
+	authURLs         map[string]bool
+	authFailed       int
+	skipReq, skipRes []bodyRule
+	maxBody          int
+	redactor         *redact.Redactor
+}
+
+type bodyRule struct {
+	route  *regexp.Regexp
+	method string // upper case, "" for all
+}
+
+func compilePolicy(o Options) (*policy, error) {
+	p := &policy{authURLs: map[string]bool{}, authFailed: o.AuthFailedStatus, maxBody: o.MaxBodyBytes}
+	include := o.Include
+	if include == nil {
+		include = []string{`^/api/`}
+	}
+	var err error
+	if p.include, err = compileAll("Include", include); err != nil {
+		return nil, err
+	}
+	if p.exclude, err = compileAll("Exclude", o.Exclude); err != nil {
+		return nil, err
+	}
+	auth := o.AuthURLs
+	if auth == nil {
+		auth = []string{"/api/token/"}
+	}
+	for _, u := range auth {
+		p.authURLs[u] = true
+	}
+	if p.authFailed == 0 {
+		p.authFailed = 401
+	}
+	if p.skipReq, err = compileRules("SkipRequestBody", o.SkipRequestBody); err != nil {
+		return nil, err
+	}
+	if p.skipRes, err = compileRules("SkipResponseBody", o.SkipResponseBody); err != nil {
+		return nil, err
+	}
+	if p.maxBody == 0 {
+		p.maxBody = DefaultMaxBodyBytes
+	}
+	p.redactor = redact.New(o.SecretKeys)
+	return p, nil
+}
+
+func compileAll(field string, exprs []string) ([]*regexp.Regexp, error) {
+	out := make([]*regexp.Regexp, 0, len(exprs))
+	for _, e := range exprs {
+		re, err := regexp.Compile(e)
+		if err != nil {
+			return nil, fmt.Errorf("audit: Options.%s: %w", field, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
+}
+
+func compileRules(field string, rules []BodyRule) ([]bodyRule, error) {
+	out := make([]bodyRule, 0, len(rules))
+	for _, r := range rules {
+		re, err := regexp.Compile(r.Route)
+		if err != nil {
+			return nil, fmt.Errorf("audit: Options.%s: %w", field, err)
+		}
+		m := strings.ToUpper(r.Method)
+		if m == "ALL" {
+			m = ""
+		}
+		out = append(out, bodyRule{route: re, method: m})
+	}
+	return out, nil
+}
+
+// audited reports whether a request to path is recorded.
+func (p *policy) audited(path string) bool {
+	in := false
+	for _, re := range p.include {
+		if re.MatchString(path) {
+			in = true
+			break
+		}
+	}
+	if !in {
+		return false
+	}
+	for _, re := range p.exclude {
+		if re.MatchString(path) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *policy) isAuthURL(path string) bool { return p.authURLs[path] }
+
+func matchRule(rules []bodyRule, method, path string) bool {
+	for _, r := range rules {
+		if (r.method == "" || r.method == method) && r.route.MatchString(path) {
+			return true
+		}
+	}
+	return false
+}
+
+// storeRequestBody and storeResponseBody apply the skip rules; auth URLs
+// never store bodies.
+func (p *policy) storeRequestBody(method, path string) bool {
+	return p.maxBody > 0 && !p.isAuthURL(path) && !matchRule(p.skipReq, method, path)
+}
+
+func (p *policy) storeResponseBody(method, path string) bool {
+	return p.maxBody > 0 && !p.isAuthURL(path) && !matchRule(p.skipRes, method, path)
+}

@@ -1,0 +1,66 @@
+package pdf
+
+import (
+	"fmt"
+	"io"
+	"iter"
+	"strconv"
+
+	"github.com/gin-audit-trail/audit/entities"
+)
+
+// requestColumns returns the columns of the request report, which add up
+// to the content width.
+func requestColumns() []column {
+	return []column{
+		{title: "Datetime (UTC)", width: 80},
+		{title: "Method", width: 42},
+		{title: "URL", width: 172},
+		{title: "Status", width: 34, right: true},
+		{title: "Time ms", width: 42, right: true},
+		{title: "User", width: 75},
+		{title: "IP", width: 70},
+	}
+}
+
+// WriteRequestReport writes a PDF table of request events to w: datetime,
+// method, URL (wrapped when long), status code, response time, user and IP
+// address. Requests are drawn one at a time as the iterator yields them;
+// if it yields an error, rendering stops, nothing is written and the error
+// is returned wrapped.
+func WriteRequestReport(w io.Writer, meta Meta, requests iter.Seq2[*entities.RequestEvent, error]) error {
+	d, err := newDoc(meta)
+	if err != nil {
+		return err
+	}
+	var t *table
+	for r, err := range requests {
+		if err != nil {
+			return fmt.Errorf("pdf: reading request events: %w", err)
+		}
+		if r == nil {
+			continue
+		}
+		if t == nil {
+			t = d.startTable(requestColumns(), "")
+		}
+		t.row(t.textRow(
+			formatTime(r.Datetime),
+			clean(r.Method),
+			clean(r.URL),
+			strconv.Itoa(r.StatusCode),
+			formatMS(r.ResponseTimeMS),
+			orDash(clean(r.UserID)),
+			orDash(clean(r.IPAddress)),
+		))
+		if d.err != nil {
+			return d.err
+		}
+	}
+	if t == nil {
+		d.message(emptyMessage)
+	} else {
+		t.end()
+	}
+	return d.finish(w)
+}

@@ -1,0 +1,257 @@
+// Package audit is an audit trail for Gin applications. One middleware
+// records every API request (user, IP, method, URL, bodies with secrets
+// masked, status, timing, errors and stack traces) into a separate audit
+// database, along with logins and the business processes handlers describe,
+// without a database call on the request path.
+//
+//	trail, err := audit.Open(audit.Options{})
+//	if err != nil { ... }
+//	defer trail.Close(context.Background())
+//	router.Use(trail.Middleware())
+//
+// or, for a demo, router.Use(audit.New(audit.Options{})).
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+)
+
+// Trail records audit events into one audit database. Create it with Open,
+// install Middleware on a router, and Close it at shutdown so every accepted
+// event is written. Several trails may live in one process.
+type Trail struct {
+	policy  *policy
+	db      *gorm.DB
+	ownDB   bool // opened from Options.DSN, closed by Close
+	writer  *repository.Writer
+	sync    bool
+	log     *slog.Logger
+	resolve func(*gin.Context) string
+}
+
+// Open connects to (and unless Options.SkipMigration, migrates) the audit
+// database and starts the background writer.
+func Open(opts Options) (*Trail, error) {
+	pol, err := compilePolicy(opts)
+	if err != nil {
+		return nil, err
+	}
+	t := &Trail{policy: pol, db: opts.DB, sync: opts.Synchronous, log: opts.Logger, resolve: opts.UserResolver}
+	if t.log == nil {
+		t.log = slog.Default()
+	}
+	if t.db == nil {
+		if t.db, err = repository.Open(opts.DSN); err != nil {
+			return nil, err
+		}
+		t.ownDB = true
+	}
+	if !opts.SkipMigration {
+		if err := repository.Migrate(t.db); err != nil {
+			t.closeDB()
+			return nil, err
+		}
+	}
+	wc := opts.Writer
+	if wc.Logger == nil {
+		wc.Logger = t.log
+	}
+	t.writer = repository.NewWriter(repository.GormStore{DB: t.db}, wc)
+	return t, nil
+}
+
+// New opens a trail and returns its middleware: the one-line setup,
+// router.Use(audit.New(opts)). It panics if the options are invalid or the
+// audit database cannot be opened, like regexp.MustCompile. The trail
+// cannot be closed, so events of the last FlushInterval may be lost when the
+// process exits: applications that must not lose events use Open and Close.
+func New(opts Options) gin.HandlerFunc {
+	t, err := Open(opts)
+	if err != nil {
+		panic(err)
+	}
+	return t.Middleware()
+}
+
+// DB is the audit database.
+func (t *Trail) DB() *gorm.DB { return t.db }
+
+// Stats returns the writer's counters (accepted, written, dropped, failed
+// rows, failed batches, queue depth).
+func (t *Trail) Stats() repository.Stats { return t.writer.Stats() }
+
+// Close stops accepting events, writes every accepted event, and closes the
+// audit database if Open opened it. If ctx ends first, Close returns its
+// error and the database stays open for the writer to finish.
+func (t *Trail) Close(ctx context.Context) error {
+	if err := t.writer.Close(ctx); err != nil {
+		return err
+	}
+	t.closeDB()
+	return nil
+}
+
+func (t *Trail) closeDB() {
+	if !t.ownDB {
+		return
+	}
+	if sqlDB, err := t.db.DB(); err == nil {
+		_ = sqlDB.Close()
+	}
+}
+
+// Record writes rows that belong to no request (for example a process run
+// by a background job). It queues them like request events, or waits for
+// the commit when the trail is synchronous, and reports whether they were
+// accepted (in synchronous mode: committed).
+func (t *Trail) Record(ctx context.Context, b *entities.Batch) error {
+	if t.sync {
+		return t.writer.Write(ctx, b)
+	}
+	if !t.writer.Enqueue(b) {
+		return errors.New("audit: events dropped: the writer queue is full or closed")
+	}
+	return nil
+}
+
+// Middleware returns the gin middleware that audits requests. Install it
+// after gin.Recovery (gin.Default does) so a panic is recorded and still
+// answered with 500.
+func (t *Trail) Middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		path := c.Request.URL.Path
+		if !t.policy.audited(path) {
+			c.Next()
+			return
+		}
+		start := time.Now()
+		ev := &Event{id: entities.NewID(), trail: t}
+		c.Set(ContextKey, ev)
+
+		method := c.Request.Method
+		var reqTee *requestTee
+		if c.Request.Body != nil && c.Request.Body != http.NoBody && t.policy.storeRequestBody(method, path) {
+			reqTee = &requestTee{ReadCloser: c.Request.Body, bodyCapture: bodyCapture{max: t.policy.maxBody}}
+			c.Request.Body = reqTee
+		}
+		var resTee *responseTee
+		if t.policy.storeResponseBody(method, path) {
+			resTee = &responseTee{ResponseWriter: c.Writer, bodyCapture: bodyCapture{max: t.policy.maxBody}}
+			c.Writer = resTee
+		}
+
+		panicking := true
+		defer func() {
+			if !panicking {
+				return
+			}
+			rec := recover()
+			t.finish(c, ev, start, reqTee, resTee, &panicInfo{value: rec, stack: debug.Stack()})
+			panic(rec) // let gin.Recovery (or net/http) answer as without auditing
+		}()
+		c.Next()
+		panicking = false
+		t.finish(c, ev, start, reqTee, resTee, nil)
+	}
+}
+
+type panicInfo struct {
+	value any
+	stack []byte
+}
+
+// finish builds the request's rows and hands them to the writer.
+func (t *Trail) finish(c *gin.Context, ev *Event, start time.Time, reqTee *requestTee, resTee *responseTee, p *panicInfo) {
+	elapsed := time.Since(start)
+	if resTee != nil {
+		c.Writer = resTee.ResponseWriter
+	}
+	userID, extra, contribute := ev.finish()
+	if userID == "" && t.resolve != nil {
+		userID = t.resolve(c)
+	}
+	req := c.Request
+	r := entities.RequestEvent{
+		ID:             ev.id,
+		Datetime:       start.UTC(),
+		UserID:         userID,
+		IPAddress:      c.ClientIP(),
+		Method:         req.Method,
+		URL:            req.URL.Path,
+		QueryParams:    t.policy.redactor.Query(req.URL.RawQuery),
+		RequestType:    scheme(req),
+		StatusCode:     c.Writer.Status(),
+		ResponseTimeMS: float64(elapsed.Microseconds()) / 1000,
+		ResponseSize:   int64(max(c.Writer.Size(), 0)),
+	}
+	if reqTee != nil {
+		r.RequestBody = t.policy.storedBody(&reqTee.bodyCapture, req.Header.Get("Content-Type"), req.ContentLength)
+	}
+	if resTee != nil {
+		r.ResponseBody = t.policy.storedBody(&resTee.bodyCapture, c.Writer.Header().Get("Content-Type"), 0)
+	}
+	if len(extra) > 0 {
+		r.ExtraInformations = t.redactJSON(extra)
+	}
+	switch {
+	case p != nil:
+		if !c.Writer.Written() {
+			r.StatusCode = http.StatusInternalServerError // what gin.Recovery answers
+		}
+		r.ErrorType = fmt.Sprintf("panic: %T", p.value)
+		r.ErrorMessage = fmt.Sprint(p.value)
+		r.ErrorStacktrace = string(p.stack)
+	case len(c.Errors) > 0:
+		last := c.Errors.Last()
+		r.ErrorType = fmt.Sprintf("%T", last.Err)
+		msgs := make([]string, len(c.Errors))
+		for i, e := range c.Errors {
+			msgs[i] = e.Error()
+		}
+		r.ErrorMessage = strings.Join(msgs, "\n")
+	}
+
+	batch := &entities.Batch{Requests: []entities.RequestEvent{r}}
+	for _, f := range contribute {
+		f(batch)
+	}
+	t.submit(c.Request.Context(), batch)
+}
+
+func (t *Trail) redactJSON(doc []byte) string {
+	out, err := t.policy.redactor.JSON(doc)
+	if err != nil {
+		return string(doc)
+	}
+	return string(out)
+}
+
+func (t *Trail) submit(ctx context.Context, b *entities.Batch) {
+	if !t.sync {
+		t.writer.Enqueue(b) // a refusal is counted and logged by the writer
+		return
+	}
+	// The client may be gone; the row is still written before we return.
+	if err := t.writer.Write(context.WithoutCancel(ctx), b); err != nil {
+		t.log.Error("audit: synchronous write failed", "request_id", b.Requests[0].ID.String(), "error", err)
+	}
+}
+
+func scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
