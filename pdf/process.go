@@ -46,9 +46,7 @@ func WriteProcessReport(w io.Writer, meta Meta, processes iter.Seq2[*entities.Pr
 			continue
 		}
 		if n > 0 {
-			d.y += 4
-			d.rule(d.y)
-			d.y += 12
+			d.y += 10
 		}
 		d.process(p)
 		if d.err != nil {
