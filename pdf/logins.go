@@ -14,9 +14,9 @@ func loginColumns() []column {
 	return []column{
 		{title: "Datetime (UTC)", width: 90},
 		{title: "Status", width: 55},
-		{title: "Username", width: 125},
-		{title: "User ID", width: 80},
-		{title: "Request ID", width: 165},
+		{title: "Username", width: 115},
+		{title: "User ID", width: 75},
+		{title: "Request ID", width: 180},
 	}
 }
 

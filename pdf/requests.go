@@ -13,9 +13,9 @@ import (
 // to the content width.
 func requestColumns() []column {
 	return []column{
-		{title: "Datetime (UTC)", width: 80},
+		{title: "Datetime (UTC)", width: 90},
 		{title: "Method", width: 42},
-		{title: "URL", width: 172},
+		{title: "URL", width: 162},
 		{title: "Status", width: 34, right: true},
 		{title: "Time ms", width: 42, right: true},
 		{title: "User", width: 75},
