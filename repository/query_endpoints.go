@@ -1,0 +1,123 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/gin-audit-trail/audit/entities"
+	"gorm.io/gorm"
+)
+
+// EndpointFilter selects the request events summarised by EndpointStats.
+type EndpointFilter struct {
+	Method string
+	// URL is a prefix of the endpoints' urls.
+	URL  string
+	Time TimeRange
+	// Limit keeps the busiest endpoints: 0 means 100.
+	Limit int
+}
+
+func (f EndpointFilter) requests() RequestFilter {
+	return RequestFilter{Method: f.Method, URL: f.URL, URLMatch: URLPrefix, Time: f.Time}
+}
+
+// EndpointStats summarises request events per method and url, busiest
+// first: count, errors (status >= 500 or an error recorded), error rate and
+// the 50th and 95th percentiles of the response time, interpolated
+// linearly between the closest ranks (PostgreSQL's percentile_cont).
+//
+// PostgreSQL computes the percentiles with percentile_cont. SQLite has no
+// percentile aggregate, so the rows at the needed ranks are picked with
+// ROW_NUMBER() over the response times of each endpoint and interpolated
+// here, which gives the same numbers.
+func EndpointStats(ctx context.Context, db *gorm.DB, f EndpointFilter) ([]entities.EndpointStats, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	base := f.requests().apply(db.WithContext(ctx).Model(&entities.RequestEvent{}))
+	const counts = `method, url, COUNT(*) AS count,
+		SUM(CASE WHEN status_code >= 500 OR error_type <> '' THEN 1 ELSE 0 END) AS errors`
+	var stats []entities.EndpointStats
+	pg := db.Dialector.Name() == "postgres"
+	sel := counts
+	if pg {
+		sel += `, percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS p50_ms,
+		percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95_ms`
+	}
+	err := base.Select(sel).Group("method, url").Order("count DESC, method, url").Limit(f.Limit).Scan(&stats).Error
+	if err != nil {
+		return nil, fmt.Errorf("audit: endpoint stats: %w", err)
+	}
+	for i := range stats {
+		if stats[i].Count > 0 {
+			stats[i].ErrorRate = float64(stats[i].Errors) / float64(stats[i].Count)
+		}
+	}
+	if pg || len(stats) == 0 {
+		return stats, nil
+	}
+	if err := sqlitePercentiles(ctx, db, f, stats); err != nil {
+		return nil, err
+	}
+	return stats, nil
+}
+
+// rankedTime is the response time at 0-based rank Rn of an endpoint.
+type rankedTime struct {
+	Method string
+	URL    string
+	Rn     int64
+	T      float64
+}
+
+// sqlitePercentiles fills P50MS and P95MS of stats: one window query
+// returns, per endpoint, only the rows at the floor and ceiling ranks of
+// both percentiles.
+func sqlitePercentiles(ctx context.Context, db *gorm.DB, f EndpointFilter, stats []entities.EndpointStats) error {
+	inner := f.requests().apply(db.WithContext(ctx).Model(&entities.RequestEvent{})).
+		Select(`method, url, response_time_ms AS t,
+			ROW_NUMBER() OVER (PARTITION BY method, url ORDER BY response_time_ms) - 1 AS rn,
+			COUNT(*) OVER (PARTITION BY method, url) AS n`)
+	var rows []rankedTime
+	err := db.WithContext(ctx).Table("(?) AS ranked", inner).
+		Select("method, url, rn, t").
+		Where(`rn IN (CAST((n - 1) * 0.5 AS INTEGER), CAST((n - 1) * 0.5 AS INTEGER) + 1,
+			CAST((n - 1) * 0.95 AS INTEGER), CAST((n - 1) * 0.95 AS INTEGER) + 1)`).
+		Scan(&rows).Error
+	if err != nil {
+		return fmt.Errorf("audit: endpoint percentiles: %w", err)
+	}
+	type key struct{ method, url string }
+	at := map[key]map[int64]float64{}
+	for _, r := range rows {
+		k := key{r.Method, r.URL}
+		if at[k] == nil {
+			at[k] = map[int64]float64{}
+		}
+		at[k][r.Rn] = r.T
+	}
+	for i := range stats {
+		s := &stats[i]
+		ranks := at[key{s.Method, s.URL}]
+		s.P50MS = interpolate(ranks, s.Count, 0.5)
+		s.P95MS = interpolate(ranks, s.Count, 0.95)
+	}
+	return nil
+}
+
+// interpolate is percentile_cont over n sorted values of which ranks holds
+// the ones needed.
+func interpolate(ranks map[int64]float64, n int64, p float64) float64 {
+	if n == 0 {
+		return 0
+	}
+	pos := p * float64(n-1)
+	lo := int64(math.Floor(pos))
+	v := ranks[lo]
+	if hi := lo + 1; hi < n {
+		v += (ranks[hi] - v) * (pos - float64(lo))
+	}
+	return v
+}
