@@ -14,9 +14,9 @@ import (
 	"gorm.io/gorm"
 )
 
-var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+var queryT0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// seedRequests writes n request events one second apart from t0, cycling
+// seedRequests writes n request events one second apart from queryT0, cycling
 // methods, statuses, users and urls, with response time i ms.
 func seedRequests(t *testing.T, db *gorm.DB, n int) []entities.RequestEvent {
 	t.Helper()
@@ -26,7 +26,7 @@ func seedRequests(t *testing.T, db *gorm.DB, n int) []entities.RequestEvent {
 	for i := range rows {
 		rows[i] = entities.RequestEvent{
 			ID:             entities.NewID(),
-			Datetime:       t0.Add(time.Duration(i) * time.Second),
+			Datetime:       queryT0.Add(time.Duration(i) * time.Second),
 			UserID:         fmt.Sprintf("user%d", i%3),
 			IPAddress:      fmt.Sprintf("10.0.0.%d", i%2),
 			Method:         methods[i%4],
@@ -95,7 +95,7 @@ func TestListRequestsFiltersAndPages(t *testing.T) {
 		assert.Empty(t, page.Items, "LIKE wildcards are literal")
 		page, err = repository.ListRequests(ctx, db, repository.RequestFilter{
 			IPAddress: "10.0.0.1",
-			Time:      repository.TimeRange{From: t0.Add(10 * time.Second), To: t0.Add(20 * time.Second)},
+			Time:      repository.TimeRange{From: queryT0.Add(10 * time.Second), To: queryT0.Add(20 * time.Second)},
 		}, repository.ListOptions{})
 		require.NoError(t, err)
 		assert.Len(t, page.Items, 5) // 11, 13, 15, 17, 19
@@ -164,10 +164,10 @@ func TestEndpointStatsPercentiles(t *testing.T) {
 			if i == 20 {
 				st = 500
 			}
-			rows = append(rows, entities.RequestEvent{ID: entities.NewID(), Datetime: t0.Add(time.Duration(i) * time.Second),
+			rows = append(rows, entities.RequestEvent{ID: entities.NewID(), Datetime: queryT0.Add(time.Duration(i) * time.Second),
 				Method: "GET", URL: "/api/a/", StatusCode: st, ResponseTimeMS: float64(21 - i)})
 		}
-		rows = append(rows, entities.RequestEvent{ID: entities.NewID(), Datetime: t0, Method: "POST", URL: "/api/b/",
+		rows = append(rows, entities.RequestEvent{ID: entities.NewID(), Datetime: queryT0, Method: "POST", URL: "/api/b/",
 			StatusCode: 201, ResponseTimeMS: 7, ErrorType: "x"})
 		require.NoError(t, repository.GormStore{DB: db}.WriteBatch(ctx, &entities.Batch{Requests: rows}))
 
@@ -194,7 +194,7 @@ func TestEndpointStatsPercentiles(t *testing.T) {
 }
 
 func TestListCursorRoundTrip(t *testing.T) {
-	c := repository.ListCursor{Datetime: t0.Add(123456789), ID: entities.NewID()}
+	c := repository.ListCursor{Datetime: queryT0.Add(123456789), ID: entities.NewID()}
 	back, err := repository.ParseListCursor(c.String())
 	require.NoError(t, err)
 	assert.True(t, c.Datetime.Equal(back.Datetime))
