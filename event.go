@@ -26,6 +26,7 @@ type Event struct {
 	hasExtra   bool
 	finalized  bool
 	contribute []func(b *entities.Batch) // rows added to the request's batch at the end
+	login      *loginRecord              // SignedIn, LoginFailed or SignedOut (login.go)
 }
 
 // From returns the audit handle of the request, or nil when the request is

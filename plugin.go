@@ -227,6 +227,7 @@ func (t *Trail) finish(c *gin.Context, ev *Event, start time.Time, reqTee *reque
 	for _, f := range contribute {
 		f(batch)
 	}
+	t.addLogin(c, ev, batch)
 	t.submit(c.Request.Context(), batch)
 }
 
