@@ -44,10 +44,9 @@ func (r *Redactor) IsSecret(name string) bool {
 	if len(r.keys) == 0 {
 		return false
 	}
-	lower := strings.ToLower(name)
-	lower = strings.ReplaceAll(lower, "-", "_")
+	lower := fold([]byte(name))
 	for _, k := range r.keys {
-		if strings.Contains(lower, k) {
+		if bytes.Contains(lower, []byte(k)) {
 			return true
 		}
 	}
@@ -60,12 +59,19 @@ var ErrNotJSON = errors.New("redact: not a single JSON value")
 // maxDepth bounds nesting, so hostile input cannot exhaust the stack.
 const maxDepth = 256
 
-// JSON returns doc, compacted, with the value of every object member whose
-// name is a secret replaced by Mask (a whole object or array included).
-// Member order is kept. Input that is not exactly one JSON value gives
-// ErrNotJSON and no output, so that a caller never stores unredacted text
-// by mistake.
+// JSON returns doc with the value of every object member whose name is a
+// secret replaced by Mask (a whole object or array included), compacted,
+// member order kept. Input that may hold a secret but is not exactly one
+// JSON value gives ErrNotJSON and no output, so that a caller never stores
+// unredacted text by mistake.
+//
+// When no secret name occurs anywhere in doc (and doc has no escapes that
+// could spell one), doc is returned as it is, valid JSON or not, without
+// parsing: the common case costs one scan.
 func (r *Redactor) JSON(doc []byte) ([]byte, error) {
+	if bytes.IndexByte(doc, '\\') < 0 && !r.mentions(doc) {
+		return doc, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	var out bytes.Buffer
@@ -286,11 +292,34 @@ func unhex(c byte) byte {
 // (case-insensitive). Callers use it to refuse storing text they cannot
 // parse and mask member by member.
 func (r *Redactor) Mentions(text string) bool {
-	lower := strings.ToLower(text)
+	return r.mentions([]byte(text))
+}
+
+func (r *Redactor) mentions(text []byte) bool {
+	if len(r.keys) == 0 {
+		return false
+	}
+	folded := fold(text)
 	for _, k := range r.keys {
-		if strings.Contains(lower, k) {
+		if bytes.Contains(folded, []byte(k)) {
 			return true
 		}
 	}
 	return false
+}
+
+// fold lower-cases ASCII letters and maps '-' to '_', as IsSecret compares
+// names.
+func fold(text []byte) []byte {
+	out := make([]byte, len(text))
+	for i, c := range text {
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '-':
+			c = '_'
+		}
+		out[i] = c
+	}
+	return out
 }

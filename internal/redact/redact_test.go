@@ -27,10 +27,25 @@ func TestJSONMasksSecretsAtAnyDepth(t *testing.T) {
 
 func TestJSONRejectsWhatItCannotParse(t *testing.T) {
 	r := New(nil)
-	for _, in := range []string{``, `{"password":"x"`, `{"a":1} {"b":2}`, `password=x`, strings.Repeat("[", 1000) + strings.Repeat("]", 1000)} {
+	for _, in := range []string{`{"password":"x"`, `{"a":1} {"token":2}`, `password=x`, `["secret"` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + "]"} {
 		if out, err := r.JSON([]byte(in)); err == nil {
 			t.Errorf("JSON(%.40q) = %s, want an error", in, out)
 		}
+	}
+}
+
+func TestJSONWithoutSecretNamesIsReturnedAsIs(t *testing.T) {
+	r := New(nil)
+	for _, in := range []string{`{ "name" : "Caneta",  "price": 2.5 }`, `not json at all`, ``} {
+		out, err := r.JSON([]byte(in))
+		if err != nil || string(out) != in {
+			t.Errorf("JSON(%q) = %q, %v; want it unchanged", in, out, err)
+		}
+	}
+	// An escape may spell a secret name, so escaped input is always parsed.
+	out, err := r.JSON([]byte(`{"pass\u0077ord":"x"}`))
+	if err != nil || string(out) != `{"password":"********"}` {
+		t.Errorf("escaped name: %s, %v", out, err)
 	}
 }
 
