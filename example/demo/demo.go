@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	jwt "github.com/appleboy/gin-jwt/v2"
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-gonic/gin"
 	"gorm.io/driver/postgres"
@@ -25,12 +26,19 @@ type Config struct {
 	AppDSN       string // application database, default app.sqlite3
 	DemoUser     string // default admin
 	DemoPassword string // default admin
+	// JWTSecret signs the API's tokens (HS256). Empty: a random key is
+	// generated at start, with a warning, and tokens die with the process.
+	JWTSecret string
+	// BcryptCost hashes the demo password; 0 is bcrypt.DefaultCost (tests
+	// use bcrypt.MinCost).
+	BcryptCost int
 	// Audit is extra audit configuration; its DSN is taken from AuditDSN
 	// when it has no DB and no DSN of its own. Tests use it.
 	Audit audit.Options
 }
 
-// ConfigFromEnv reads ADDR, AUDIT_DSN, APP_DSN, DEMO_USER and DEMO_PASSWORD.
+// ConfigFromEnv reads ADDR, AUDIT_DSN, APP_DSN, DEMO_USER, DEMO_PASSWORD
+// and JWT_SECRET.
 func ConfigFromEnv() Config {
 	return Config{
 		Addr:         envOr("ADDR", "127.0.0.1:8080"),
@@ -38,6 +46,7 @@ func ConfigFromEnv() Config {
 		AppDSN:       envOr("APP_DSN", "app.sqlite3"),
 		DemoUser:     envOr("DEMO_USER", "admin"),
 		DemoPassword: envOr("DEMO_PASSWORD", "admin"),
+		JWTSecret:    os.Getenv("JWT_SECRET"),
 	}
 }
 
@@ -64,6 +73,10 @@ type App struct {
 	Router *gin.Engine
 	DB     *gorm.DB     // the application's database (products, users)
 	Trail  *audit.Trail // the audit trail, on its own database
+	// JWT is the API's gin-jwt middleware (POST /api/token/ issues its
+	// tokens): JWT.MiddlewareFunc() guards a route, AdminOnly after it
+	// requires the admin.
+	JWT *jwt.GinJWTMiddleware
 }
 
 // New opens both databases and builds the router.
@@ -78,7 +91,11 @@ func New(cfg Config) (*App, error) {
 	if err := db.AutoMigrate(&Product{}); err != nil {
 		return nil, fmt.Errorf("demo: migrate app database: %w", err)
 	}
-	opts := cfg.Audit
+	login, err := newAuth(db, cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := login.auditOptions(cfg.Audit)
 	if opts.DB == nil && opts.DSN == "" {
 		opts.DSN = cfg.AuditDSN
 	}
@@ -86,7 +103,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := &App{DB: db, Trail: trail}
+	app := &App{DB: db, Trail: trail, JWT: login.mw}
 
 	if gin.Mode() == gin.DebugMode && os.Getenv("GIN_MODE") == "" {
 		gin.SetMode(gin.ReleaseMode)
@@ -104,7 +121,7 @@ func New(cfg Config) (*App, error) {
 	api.GET("/ping/", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok"}) })
 	api.GET("/boom/", func(c *gin.Context) { panic("boom: the demo's deliberate failure") })
 	products := productHandlers{db: db}
-	products.mount(api)
+	products.mount(api, login.mount(api))
 	return app, nil
 }
 
