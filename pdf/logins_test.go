@@ -25,7 +25,7 @@ func sampleLogins() []*entities.LoginEvent {
 func TestLoginReport(t *testing.T) {
 	logins := sampleLogins()
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteLoginReport(w, testMeta("Acessos"), rows(t, logins, nil))
+		return WriteLoginReport(w, testMeta("Acessos"), rows(logins, nil))
 	})
 	text := pdfText(t, b, 0)
 	assert.Contains(t, text, "Datetime (UTC) Status Username User ID Request ID")
@@ -39,11 +39,11 @@ func TestLoginReport(t *testing.T) {
 
 func TestLoginReportEmptyAndError(t *testing.T) {
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteLoginReport(w, testMeta("Acessos"), rows[entities.LoginEvent](t, nil, nil))
+		return WriteLoginReport(w, testMeta("Acessos"), rows[entities.LoginEvent](nil, nil))
 	})
 	assert.Contains(t, pdfText(t, b, 0), "No rows match these filters.")
 
 	boom := errors.New("connection reset")
-	err := WriteLoginReport(&bytes.Buffer{}, testMeta("Acessos"), rows(t, sampleLogins(), boom))
+	err := WriteLoginReport(&bytes.Buffer{}, testMeta("Acessos"), rows(sampleLogins(), boom))
 	assert.ErrorIs(t, err, boom)
 }

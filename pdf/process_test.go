@@ -14,7 +14,7 @@ import (
 func TestProcessReportShowsProcessesStepsAndBadges(t *testing.T) {
 	procs := sampleProcesses()
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteProcessReport(w, testMeta("Relatório de processos"), rows(t, procs, nil))
+		return WriteProcessReport(w, testMeta("Relatório de processos"), rows(procs, nil))
 	})
 	text := pdfText(t, b, 0)
 
@@ -54,7 +54,7 @@ func TestProcessReportShowsProcessesStepsAndBadges(t *testing.T) {
 
 func TestFirstPageStatesFiltersGenerationTimeAndPageNumber(t *testing.T) {
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteProcessReport(w, testMeta("Processos"), rows(t, sampleProcesses(), nil))
+		return WriteProcessReport(w, testMeta("Processos"), rows(sampleProcesses(), nil))
 	})
 	page1 := pdfText(t, b, 1)
 	assert.Contains(t, page1, "From: 2024-05-01")
@@ -65,14 +65,14 @@ func TestFirstPageStatesFiltersGenerationTimeAndPageNumber(t *testing.T) {
 
 func TestProcessReportWithoutFiltersSaysNone(t *testing.T) {
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteProcessReport(w, Meta{Title: "All processes"}, rows(t, sampleProcesses(), nil))
+		return WriteProcessReport(w, Meta{Title: "All processes"}, rows(sampleProcesses(), nil))
 	})
 	assert.Contains(t, pdfText(t, b, 1), "Filters none")
 }
 
 func TestProcessReportEmpty(t *testing.T) {
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteProcessReport(w, testMeta("Processos"), rows[entities.ProcessDetail](t, nil, nil))
+		return WriteProcessReport(w, testMeta("Processos"), rows[entities.ProcessDetail](nil, nil))
 	})
 	assert.Contains(t, pdfText(t, b, 0), "No rows match these filters.")
 	assert.Equal(t, 1, pageCount(t, b))
@@ -81,7 +81,7 @@ func TestProcessReportEmpty(t *testing.T) {
 func TestProcessReportReturnsIteratorError(t *testing.T) {
 	boom := errors.New("database went away")
 	var buf bytes.Buffer
-	err := WriteProcessReport(&buf, testMeta("Processos"), rows(t, sampleProcesses(), boom))
+	err := WriteProcessReport(&buf, testMeta("Processos"), rows(sampleProcesses(), boom))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, boom)
 	assert.Zero(t, buf.Len(), "nothing is written when the rows cannot be read")
@@ -109,7 +109,7 @@ func TestProcessReportSurvivesHostileText(t *testing.T) {
 	p.Steps[0].Registrations[0].Description = "\x00\x00\x00"
 	p.Steps[0].Step.Name = strings.Repeat("x", 5000) // one unbreakable word
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteProcessReport(w, testMeta("Hostile"), rows(t, []*entities.ProcessDetail{p}, nil))
+		return WriteProcessReport(w, testMeta("Hostile"), rows([]*entities.ProcessDetail{p}, nil))
 	})
 	text := pdfText(t, b, 0)
 	assert.Contains(t, text, "Nulbyte and invalid")
@@ -121,7 +121,7 @@ func TestProcessReportSurvivesHostileText(t *testing.T) {
 func TestProcessReportSkipsNilRowsAndProcessesWithoutSteps(t *testing.T) {
 	p := &entities.ProcessDetail{Process: entities.ProcessEvent{ID: entities.NewID(), Name: "Sem etapas"}}
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteProcessReport(w, testMeta("Processos"), rows(t, []*entities.ProcessDetail{nil, p}, nil))
+		return WriteProcessReport(w, testMeta("Processos"), rows([]*entities.ProcessDetail{nil, p}, nil))
 	})
 	text := pdfText(t, b, 0)
 	assert.Contains(t, text, "Sem etapas")
@@ -136,7 +136,7 @@ func TestStepsTableRepeatsHeaderAcrossPages(t *testing.T) {
 		p.Steps = append(p.Steps, s)
 	}
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteProcessReport(w, testMeta("Processos"), rows(t, []*entities.ProcessDetail{p}, nil))
+		return WriteProcessReport(w, testMeta("Processos"), rows([]*entities.ProcessDetail{p}, nil))
 	})
 	n := pageCount(t, b)
 	require.Greater(t, n, 1)

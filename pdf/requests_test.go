@@ -34,7 +34,7 @@ func sampleRequests(n int) []*entities.RequestEvent {
 
 func TestRequestReportColumns(t *testing.T) {
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteRequestReport(w, testMeta("Requisições"), rows(t, sampleRequests(4), nil))
+		return WriteRequestReport(w, testMeta("Requisições"), rows(sampleRequests(4), nil))
 	})
 	text := pdfText(t, b, 0)
 	assert.Contains(t, text, "Requisições")
@@ -44,7 +44,7 @@ func TestRequestReportColumns(t *testing.T) {
 
 func TestRequestReportRepeatsHeaderOnEveryPage(t *testing.T) {
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteRequestReport(w, testMeta("Requisições da API"), rows(t, sampleRequests(300), nil))
+		return WriteRequestReport(w, testMeta("Requisições da API"), rows(sampleRequests(300), nil))
 	})
 	n := pageCount(t, b)
 	require.Greater(t, n, 1, "300 requests need more than one page")
@@ -70,7 +70,7 @@ func TestRequestReportWrapsLongURLWithoutLosingText(t *testing.T) {
 	r := sampleRequests(1)[0]
 	r.URL = url.String()
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteRequestReport(w, testMeta("Requisições"), rows(t, []*entities.RequestEvent{r}, nil))
+		return WriteRequestReport(w, testMeta("Requisições"), rows([]*entities.RequestEvent{r}, nil))
 	})
 	text := pdfText(t, b, 0)
 	squeezed := strings.Join(strings.Fields(text), "")
@@ -84,20 +84,20 @@ func TestRequestReportSurvivesNULAndInvalidUTF8(t *testing.T) {
 	r.UserID = "\xff\xff"
 	r.IPAddress = "\x00"
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteRequestReport(w, testMeta("Requisições"), rows(t, []*entities.RequestEvent{r}, nil))
+		return WriteRequestReport(w, testMeta("Requisições"), rows([]*entities.RequestEvent{r}, nil))
 	})
 	assert.Contains(t, pdfText(t, b, 0), "/api/evil")
 }
 
 func TestRequestReportEmptyAndError(t *testing.T) {
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteRequestReport(w, testMeta("Requisições"), rows[entities.RequestEvent](t, nil, nil))
+		return WriteRequestReport(w, testMeta("Requisições"), rows[entities.RequestEvent](nil, nil))
 	})
 	assert.Contains(t, pdfText(t, b, 0), "No rows match these filters.")
 
 	boom := errors.New("query timeout")
 	var buf bytes.Buffer
-	err := WriteRequestReport(&buf, testMeta("Requisições"), rows(t, sampleRequests(3), boom))
+	err := WriteRequestReport(&buf, testMeta("Requisições"), rows(sampleRequests(3), boom))
 	assert.ErrorIs(t, err, boom)
 	assert.Zero(t, buf.Len())
 }

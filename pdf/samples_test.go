@@ -30,13 +30,13 @@ func TestWriteSamples(t *testing.T) {
 	requests[7].URL = "/api/produtos/busca?q=" + strings.Repeat("cadeira-de-escritório-ergonômica+", 8)
 	samples := map[string]func(*bytes.Buffer) error{
 		"process": func(w *bytes.Buffer) error {
-			return WriteProcessReport(w, testMeta("Relatório de processos"), rows(t, sampleProcesses(), nil))
+			return WriteProcessReport(w, testMeta("Relatório de processos"), rows(sampleProcesses(), nil))
 		},
 		"requests": func(w *bytes.Buffer) error {
-			return WriteRequestReport(w, testMeta("Requisições da API"), rows(t, requests, nil))
+			return WriteRequestReport(w, testMeta("Requisições da API"), rows(requests, nil))
 		},
 		"logins": func(w *bytes.Buffer) error {
-			return WriteLoginReport(w, testMeta("Entradas e saídas"), rows[entities.LoginEvent](t, sampleLogins(), nil))
+			return WriteLoginReport(w, testMeta("Entradas e saídas"), rows[entities.LoginEvent](sampleLogins(), nil))
 		},
 		"endpoints": func(w *bytes.Buffer) error {
 			return WriteEndpointReport(w, testMeta("Desempenho por endpoint"), sampleStats(12))
