@@ -1,0 +1,264 @@
+// Command loadtest measures, in one run on the same machine, what auditing
+// costs an HTTP server: bare Gin, Gin audited asynchronously into SQLite,
+// Gin audited into PostgreSQL, and a naive middleware that does one GORM
+// INSERT per request (what drf-audit-trail does). Servers listen on
+// 127.0.0.1 only; each variant runs for a bounded time and request count.
+//
+//	go run ./internal/loadtest -duration 10s -conns 32
+//
+// It prints a Markdown table (throughput and latency percentiles, and each
+// variant's throughput as a ratio of bare Gin's), then checks that every
+// 2xx answer of the audited variants became exactly one stored row.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	audit "github.com/gin-audit-trail/audit"
+	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-gonic/gin"
+)
+
+func main() {
+	duration := flag.Duration("duration", 10*time.Second, "how long each variant is loaded")
+	maxRequests := flag.Int("max-requests", 2_000_000, "upper bound of requests per variant")
+	conns := flag.Int("conns", 32, "concurrent keep-alive connections")
+	pgDSN := flag.String("postgres", envOr("AUDIT_LOAD_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server used to create a scratch database (empty: skip PostgreSQL)")
+	flag.Parse()
+	gin.SetMode(gin.ReleaseMode)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	dir, err := os.MkdirTemp("", "audit-load-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	type variant struct {
+		name  string
+		setup func() (gin.HandlerFunc, func() (stored int64), error)
+	}
+	auditedWith := func(dsn string) func() (gin.HandlerFunc, func() int64, error) {
+		return func() (gin.HandlerFunc, func() int64, error) {
+			trail, err := audit.Open(audit.Options{DSN: dsn, Logger: quiet})
+			if err != nil {
+				return nil, nil, err
+			}
+			return trail.Middleware(), func() int64 {
+				if err := trail.Close(context.Background()); err != nil {
+					log.Print(err)
+				}
+				return countRows(dsn)
+			}, nil
+		}
+	}
+	variants := []variant{
+		{"bare gin", func() (gin.HandlerFunc, func() int64, error) { return nil, nil, nil }},
+		{"audited, async, SQLite", auditedWith(filepath.Join(dir, "audit.sqlite3"))},
+	}
+	if *pgDSN != "" {
+		if dsn, drop, err := scratchPostgres(*pgDSN); err != nil {
+			log.Printf("PostgreSQL variants skipped: %v", err)
+		} else {
+			defer drop()
+			variants = append(variants, variant{"audited, async, PostgreSQL", auditedWith(dsn)})
+			naiveDSN, dropNaive, err := scratchPostgres(*pgDSN)
+			if err != nil {
+				log.Fatal(err)
+			}
+			defer dropNaive()
+			variants = append(variants, variant{"naive: one GORM INSERT per request, PostgreSQL", naiveWith(naiveDSN)})
+		}
+	}
+	variants = append(variants, variant{"naive: one GORM INSERT per request, SQLite", naiveWith(filepath.Join(dir, "naive.sqlite3"))})
+
+	fmt.Printf("%d connections, %s per variant (max %d requests), GOMAXPROCS=%d\n\n", *conns, *duration, *maxRequests, runtime.GOMAXPROCS(0))
+	fmt.Println("| variant | req/s | vs bare | p50 ms | p99 ms | 2xx | stored rows |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+	var bare float64
+	failed := false
+	for _, v := range variants {
+		mw, finish, err := v.setup()
+		if err != nil {
+			log.Fatalf("%s: %v", v.name, err)
+		}
+		res := run(router(mw), *duration, *maxRequests, *conns)
+		stored := "-"
+		if finish != nil {
+			n := finish()
+			stored = fmt.Sprint(n)
+			if n != res.ok {
+				failed = true
+				stored += " (MISMATCH)"
+			}
+		}
+		if bare == 0 {
+			bare = res.rps
+		}
+		fmt.Printf("| %s | %.0f | %.2f | %.2f | %.2f | %d | %s |\n", v.name, res.rps, res.rps/bare, res.p50, res.p99, res.ok, stored)
+	}
+	if failed {
+		log.Fatal("stored rows differ from 2xx answers")
+	}
+}
+
+func router(mw gin.HandlerFunc) *gin.Engine {
+	r := gin.New()
+	if mw != nil {
+		r.Use(mw)
+	}
+	r.GET("/api/ping/", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	return r
+}
+
+// naiveWith is the drf-audit-trail way: the request waits for its INSERT.
+func naiveWith(dsn string) func() (gin.HandlerFunc, func() int64, error) {
+	return func() (gin.HandlerFunc, func() int64, error) {
+		db, err := repository.Open(dsn)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := repository.Migrate(db); err != nil {
+			return nil, nil, err
+		}
+		mw := func(c *gin.Context) {
+			start := time.Now()
+			c.Next()
+			ev := entities.RequestEvent{ID: entities.NewID(), Datetime: start.UTC(), Method: c.Request.Method,
+				URL: c.Request.URL.Path, StatusCode: c.Writer.Status(), IPAddress: c.ClientIP(),
+				ResponseTimeMS: float64(time.Since(start).Microseconds()) / 1000}
+			if err := db.Create(&ev).Error; err != nil {
+				log.Printf("naive insert: %v", err)
+			}
+		}
+		return mw, func() int64 {
+			var n int64
+			db.Model(&entities.RequestEvent{}).Count(&n)
+			if s, err := db.DB(); err == nil {
+				s.Close()
+			}
+			return n
+		}, nil
+	}
+}
+
+type result struct {
+	rps      float64
+	p50, p99 float64
+	ok       int64
+}
+
+// run serves r on 127.0.0.1 and loads it with conns keep-alive clients.
+func run(r http.Handler, d time.Duration, maxRequests, conns int) result {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	target := "http://" + ln.Addr().String() + "/api/ping/"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}, Timeout: 10 * time.Second}
+
+	var sent, ok atomic.Int64
+	deadline := time.Now().Add(d)
+	lat := make([][]time.Duration, conns)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) && sent.Add(1) <= int64(maxRequests) {
+				t0 := time.Now()
+				resp, err := client.Get(target)
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat[i] = append(lat[i], time.Since(t0))
+				if resp.StatusCode/100 == 2 {
+					ok.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	pct := func(p float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000
+	}
+	return result{rps: float64(len(all)) / elapsed.Seconds(), p50: pct(0.50), p99: pct(0.99), ok: ok.Load()}
+}
+
+func countRows(dsn string) int64 {
+	db, err := repository.Open(dsn)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		if s, err := db.DB(); err == nil {
+			s.Close()
+		}
+	}()
+	var n int64
+	if err := db.Model(&entities.RequestEvent{}).Count(&n).Error; err != nil {
+		log.Fatal(err)
+	}
+	return n
+}
+
+func scratchPostgres(admin string) (string, func(), error) {
+	db, err := repository.Open(admin)
+	if err != nil {
+		return "", nil, err
+	}
+	if s, err := db.DB(); err != nil || s.Ping() != nil {
+		return "", nil, fmt.Errorf("cannot reach %s", admin)
+	}
+	name := fmt.Sprintf("audit_load_%d", time.Now().UnixNano())
+	if err := db.Exec("CREATE DATABASE " + name).Error; err != nil {
+		return "", nil, err
+	}
+	drop := func() { db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") }
+	return replaceDB(admin, name), drop, nil
+}
+
+// replaceDB swaps the database name of a postgres:// URL.
+func replaceDB(dsn, name string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		log.Fatalf("bad PostgreSQL URL: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
