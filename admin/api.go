@@ -1,0 +1,134 @@
+package admin
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+
+	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-gonic/gin"
+)
+
+// fail answers err as JSON ({"error": message}) with its status.
+func fail(c *gin.Context, err error) {
+	status, msg := errorStatus(err)
+	if status >= 500 {
+		slog.Error("audit admin: request failed", "path", c.Request.URL.Path, "error", err)
+	}
+	c.AbortWithStatusJSON(status, gin.H{"error": msg})
+}
+
+func (h *handlers) apiRequests(c *gin.Context) {
+	p := newParams(c.Request.URL.Query(), slices.Concat(requestParams, pageParams)...)
+	f, o := p.requestFilter(), p.list(h.cfg.PageSize)
+	if p.err != nil {
+		fail(c, p.err)
+		return
+	}
+	page, err := repository.ListRequests(c.Request.Context(), h.db, f, o)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (h *handlers) apiRequest(c *gin.Context) {
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	d, err := h.requestDetail(c.Request.Context(), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (h *handlers) apiLogins(c *gin.Context) {
+	p := newParams(c.Request.URL.Query(), slices.Concat(loginParams, pageParams)...)
+	f, o := p.loginFilter(), p.list(h.cfg.PageSize)
+	if p.err != nil {
+		fail(c, p.err)
+		return
+	}
+	page, err := repository.ListLogins(c.Request.Context(), h.db, f, o)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (h *handlers) apiProcesses(c *gin.Context) {
+	p := newParams(c.Request.URL.Query(), slices.Concat(processParams, pageParams)...)
+	f, o := p.processFilter(), p.list(h.cfg.PageSize)
+	if p.err != nil {
+		fail(c, p.err)
+		return
+	}
+	page, err := h.processes(c.Request.Context(), f, o)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (h *handlers) apiProcess(c *gin.Context) {
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	d, err := repository.LoadProcess(c.Request.Context(), h.db, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, newProcessView(d))
+}
+
+func (h *handlers) apiEndpoints(c *gin.Context) {
+	p := newParams(c.Request.URL.Query(), endpointParams...)
+	f := p.endpointFilter()
+	if p.err != nil {
+		fail(c, p.err)
+		return
+	}
+	stats, err := repository.EndpointStats(c.Request.Context(), h.db, f)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": stats})
+}
+
+// health is the body of /api/health.
+type health struct {
+	Status   string            `json:"status"` // "ok" or "degraded"
+	Database string            `json:"database"`
+	Writer   *repository.Stats `json:"writer,omitempty"`
+}
+
+// apiHealth reports whether the audit database answers and, for a trail,
+// its writer's counters; 503 when the database does not answer.
+func (h *handlers) apiHealth(c *gin.Context) {
+	out := health{Status: "ok", Database: "ok"}
+	status := http.StatusOK
+	if sqlDB, err := h.db.DB(); err != nil {
+		out.Status, out.Database, status = "degraded", "unavailable", http.StatusServiceUnavailable
+	} else if err := sqlDB.PingContext(c.Request.Context()); err != nil {
+		out.Status, out.Database, status = "degraded", "unreachable", http.StatusServiceUnavailable
+	}
+	if s, ok := h.src.(StatsSource); ok {
+		st := s.Stats()
+		out.Writer = &st
+		if st.Failed > 0 || st.Dropped > 0 {
+			out.Status = "degraded"
+		}
+	}
+	c.JSON(status, out)
+}

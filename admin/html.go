@@ -1,0 +1,125 @@
+package admin
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-gonic/gin"
+)
+
+// pdfLink is the PDF report at path with the filters of q (pagination
+// dropped: a report covers every matching row).
+func (h *handlers) pdfLink(path string, q url.Values) string {
+	return link(h.base+path, q, "after", "", "limit", "")
+}
+
+func (h *handlers) requestsPage(c *gin.Context) {
+	q := c.Request.URL.Query()
+	p := newParams(q, slices.Concat(requestParams, pageParams)...)
+	f, o := p.requestFilter(), p.list(h.cfg.PageSize)
+	if p.err != nil {
+		h.renderError(c, "requests", q, p.err)
+		return
+	}
+	page, err := repository.ListRequests(c.Request.Context(), h.db, f, o)
+	if err != nil {
+		h.renderError(c, "requests", q, err)
+		return
+	}
+	h.render(c, http.StatusOK, "requests", pageData{Page: "Requests", Nav: "requests", Query: q,
+		PDF: h.pdfLink("/reports/requests.pdf", q), Data: page})
+}
+
+func (h *handlers) requestPage(c *gin.Context) {
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		h.renderError(c, "requests", nil, err)
+		return
+	}
+	d, err := h.requestDetail(c.Request.Context(), id)
+	if err != nil {
+		h.renderError(c, "requests", nil, err)
+		return
+	}
+	h.render(c, http.StatusOK, "request", pageData{Page: "Request " + d.Request.Method + " " + d.Request.URL, Nav: "requests",
+		PDF: h.pdfLink("/reports/processes.pdf", url.Values{"request": {id.String()}}), Data: d})
+}
+
+func (h *handlers) loginsPage(c *gin.Context) {
+	q := c.Request.URL.Query()
+	p := newParams(q, slices.Concat(loginParams, pageParams)...)
+	f, o := p.loginFilter(), p.list(h.cfg.PageSize)
+	if p.err != nil {
+		h.renderError(c, "logins", q, p.err)
+		return
+	}
+	page, err := repository.ListLogins(c.Request.Context(), h.db, f, o)
+	if err != nil {
+		h.renderError(c, "logins", q, err)
+		return
+	}
+	h.render(c, http.StatusOK, "logins", pageData{Page: "Logins", Nav: "logins", Query: q,
+		PDF: h.pdfLink("/reports/logins.pdf", q), Data: page})
+}
+
+func (h *handlers) processesPage(c *gin.Context) {
+	q := c.Request.URL.Query()
+	p := newParams(q, slices.Concat(processParams, pageParams)...)
+	f, o := p.processFilter(), p.list(h.cfg.PageSize)
+	if p.err != nil {
+		h.renderError(c, "processes", q, p.err)
+		return
+	}
+	page, err := h.processes(c.Request.Context(), f, o)
+	if err != nil {
+		h.renderError(c, "processes", q, err)
+		return
+	}
+	h.render(c, http.StatusOK, "processes", pageData{Page: "Processes", Nav: "processes", Query: q,
+		PDF: h.pdfLink("/reports/processes.pdf", q), Data: page})
+}
+
+func (h *handlers) processPage(c *gin.Context) {
+	id, err := parseID(c.Param("id"))
+	if err != nil {
+		h.renderError(c, "processes", nil, err)
+		return
+	}
+	d, err := repository.LoadProcess(c.Request.Context(), h.db, id)
+	if err != nil {
+		h.renderError(c, "processes", nil, err)
+		return
+	}
+	h.render(c, http.StatusOK, "process", pageData{Page: "Process " + d.Process.Name, Nav: "processes",
+		PDF: h.pdfLink("/reports/processes.pdf", url.Values{"id": {id.String()}}), Data: newProcessView(d)})
+}
+
+// endpointsView is the data of the endpoints page.
+type endpointsView struct {
+	Items  []entities.EndpointStats
+	MaxP95 float64 // the scale of the bar chart
+}
+
+func (h *handlers) endpointsPage(c *gin.Context) {
+	q := c.Request.URL.Query()
+	p := newParams(q, endpointParams...)
+	f := p.endpointFilter()
+	if p.err != nil {
+		h.renderError(c, "endpoints", q, p.err)
+		return
+	}
+	stats, err := repository.EndpointStats(c.Request.Context(), h.db, f)
+	if err != nil {
+		h.renderError(c, "endpoints", q, err)
+		return
+	}
+	v := endpointsView{Items: stats}
+	for _, s := range stats {
+		v.MaxP95 = max(v.MaxP95, s.P95MS)
+	}
+	h.render(c, http.StatusOK, "endpoints", pageData{Page: "Endpoints", Nav: "endpoints", Query: q,
+		PDF: link(h.base+"/reports/endpoints.pdf", q), Data: v})
+}
