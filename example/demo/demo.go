@@ -122,6 +122,9 @@ func New(cfg Config) (*App, error) {
 	api.GET("/boom/", func(c *gin.Context) { panic("boom: the demo's deliberate failure") })
 	products := productHandlers{db: db}
 	products.mount(api, login.mount(api))
+	if err := app.mountAdmin(r); err != nil { // the audit viewer on /admin/audit/ (admin.go)
+		return nil, err
+	}
 	return app, nil
 }
 
