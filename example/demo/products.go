@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	audit "github.com/gin-audit-trail/audit"
+	"github.com/gin-audit-trail/audit/process"
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 )
@@ -88,22 +90,37 @@ func (h productHandlers) mount(api *gin.RouterGroup, writeGuards ...gin.HandlerF
 
 func (h productHandlers) list(c *gin.Context) {
 	var ps []Product
-	if err := h.db.WithContext(c).Order("id").Limit(1000).Find(&ps).Error; err != nil {
+	if err := h.db.WithContext(c.Request.Context()).Order("id").Limit(1000).Find(&ps).Error; err != nil {
 		serverError(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, ps)
 }
 
-func (h productHandlers) find(c *gin.Context) (*Product, bool) {
+// errNotFound is load's answer for a product that does not exist.
+var errNotFound = errors.New("product not found")
+
+// load reads the product named by the :id parameter.
+func (h productHandlers) load(c *gin.Context) (*Product, error) {
 	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
 	if err != nil {
-		c.JSON(http.StatusNotFound, gin.H{"detail": "Not found."})
-		return nil, false
+		return nil, errNotFound
 	}
 	var p Product
-	err = h.db.WithContext(c).First(&p, id).Error
+	err = h.db.WithContext(c.Request.Context()).First(&p, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// find loads the product or answers 404 or 500.
+func (h productHandlers) find(c *gin.Context) (*Product, bool) {
+	p, err := h.load(c)
+	if errors.Is(err, errNotFound) {
 		c.JSON(http.StatusNotFound, gin.H{"detail": "Not found."})
 		return nil, false
 	}
@@ -111,7 +128,7 @@ func (h productHandlers) find(c *gin.Context) (*Product, bool) {
 		serverError(c, err)
 		return nil, false
 	}
-	return &p, true
+	return p, true
 }
 
 func (h productHandlers) get(c *gin.Context) {
@@ -120,26 +137,48 @@ func (h productHandlers) get(c *gin.Context) {
 	}
 }
 
+// create runs the "Criar produto" process: step 1 validates the code and
+// the data (two registrations), step 2 saves. Validation errors are failed
+// registrations with the errors as JSON, a duplicate code a failed save.
 func (h productHandlers) create(c *gin.Context) {
+	run := audit.From(c).StartProcess(CreateProductProcess)
+	c.Header(ProcessIDHeader, run.ID().String())
+	validation := run.Step(stepValidation)
+
 	var in productInput
 	if err := c.ShouldBindJSON(&in); err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"detail": "Invalid JSON: " + err.Error()})
+		detail := gin.H{"detail": "Invalid JSON: " + err.Error()}
+		validation.Fail(regDataInvalid, process.JSON(detail))
+		c.JSON(http.StatusBadRequest, detail)
 		return
 	}
 	if errs := in.validate(false); len(errs) > 0 {
+		if codeErrs, bad := errs["code"]; bad {
+			validation.Fail(regCodeInvalid, process.JSON(codeErrs))
+		} else {
+			validation.Succeed(regCodeValid)
+		}
+		validation.Fail(regDataInvalid, process.JSON(errs))
 		c.JSON(http.StatusBadRequest, errs)
 		return
 	}
+	validation.Succeed(regCodeValid)
+	validation.Succeed(regDataValid)
+
 	var p Product
 	in.apply(&p)
-	if err := h.db.WithContext(c).Create(&p).Error; err != nil {
+	save := run.Step(stepSave)
+	if err := h.db.WithContext(c.Request.Context()).Create(&p).Error; err != nil {
 		if isUniqueViolation(err) {
-			c.JSON(http.StatusBadRequest, gin.H{"code": []string{"product with this code already exists."}})
+			save.Fail(regSaved, duplicateCodeText, process.Extra(gin.H{"code": p.Code, "error": err.Error()}))
+			c.JSON(http.StatusBadRequest, gin.H{"code": []string{duplicateCodeText}})
 			return
 		}
+		save.Fail(regSaved, err.Error())
 		serverError(c, err)
 		return
 	}
+	save.Succeed(regSaved, process.Extra(gin.H{"product_id": p.ID, "code": p.Code}))
 	c.JSON(http.StatusCreated, p)
 }
 
@@ -159,7 +198,7 @@ func (h productHandlers) update(partial bool) gin.HandlerFunc {
 			return
 		}
 		in.apply(p)
-		if err := h.db.WithContext(c).Save(p).Error; err != nil {
+		if err := h.db.WithContext(c.Request.Context()).Save(p).Error; err != nil {
 			if isUniqueViolation(err) {
 				c.JSON(http.StatusBadRequest, gin.H{"code": []string{"product with this code already exists."}})
 				return
@@ -171,15 +210,32 @@ func (h productHandlers) update(partial bool) gin.HandlerFunc {
 	}
 }
 
+// delete runs the "Deletar produto" process: step 1 finds the product (a
+// missing one is a failed registration), step 2 deletes it.
 func (h productHandlers) delete(c *gin.Context) {
-	p, ok := h.find(c)
-	if !ok {
+	run := audit.From(c).StartProcess(DeleteProductProcess)
+	c.Header(ProcessIDHeader, run.ID().String())
+	ref := process.Extra(gin.H{"id": c.Param("id")})
+
+	p, err := h.load(c)
+	switch {
+	case errors.Is(err, errNotFound):
+		run.Step(stepFind).Fail(regNotFound, "No product has the id "+strconv.Quote(c.Param("id"))+".", ref)
+		c.JSON(http.StatusNotFound, gin.H{"detail": "Not found."})
 		return
-	}
-	if err := h.db.WithContext(c).Delete(p).Error; err != nil {
+	case err != nil:
+		run.Step(stepFind).Fail(regLookupFailed, err.Error(), ref)
 		serverError(c, err)
 		return
 	}
+	run.Step(stepFind).Succeed(regFound, process.Extra(gin.H{"id": p.ID, "code": p.Code}))
+
+	if err := h.db.WithContext(c.Request.Context()).Delete(p).Error; err != nil {
+		run.Step(stepDelete).Fail(regDeleteFailed, err.Error(), ref)
+		serverError(c, err)
+		return
+	}
+	run.Step(stepDelete).Succeed(regDeleted, process.Extra(gin.H{"id": p.ID, "code": p.Code}))
 	c.Status(http.StatusNoContent)
 }
 
