@@ -161,7 +161,9 @@ func (a *auth) authenticate(c *gin.Context) (any, error) {
 		return nil, jwt.ErrMissingLoginValues
 	}
 	var u User
-	err := a.db.WithContext(c).Where("username = ?", in.Username).First(&u).Error
+	// The request's context, not the gin.Context: gin reuses that for the
+	// next request while database/sql may still watch it.
+	err := a.db.WithContext(c.Request.Context()).Where("username = ?", in.Username).First(&u).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		_ = bcrypt.CompareHashAndPassword(a.dummyHash, []byte(in.Password))
