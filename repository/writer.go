@@ -29,15 +29,81 @@ type WriterConfig struct {
 	// EnqueueTimeout is how long Enqueue waits for room when the queue is
 	// full before dropping the batch (and counting it). Default 50 ms.
 	EnqueueTimeout time.Duration
-	// WriteTimeout bounds one transaction. Default 30 s.
+	// WriteTimeout bounds one transaction: a database slower than this
+	// counts as failing, and with a spool the batch goes to disk instead of
+	// holding up the queue. Replays from the spool get four times as long.
+	// Default 5 s.
 	WriteTimeout time.Duration
 	// Retries is how many times a failed transaction is retried (with
-	// backoff) before its batches are tried one by one. Default 2.
+	// backoff) before its batches are tried one by one. With a spool, it is
+	// how many failed replays of one spooled batch are tolerated before the
+	// writer checks whether the database or the batch is at fault.
+	// Default 2.
 	Retries int
+	// RetryBackoffMax caps the wait between two replay attempts while the
+	// database is unreachable (the wait starts at 100 ms and doubles), and
+	// so bounds how long after the database's return the replay starts.
+	// Default 2 s.
+	RetryBackoffMax time.Duration
+	// Spool is the on-disk spool that keeps batches the database cannot
+	// take. Without a Dir (the zero value) there is no spool, and a batch
+	// that still fails after its retries is lost (counted in Failed).
+	Spool SpoolConfig
 	// Logger receives write errors, drops and truncations. Default
 	// slog.Default().
 	Logger *slog.Logger
 }
+
+// SpoolConfig configures the writer's on-disk spool (package spool): when
+// a transaction fails or times out, its batch is appended to the spool and
+// fsync'd, and a replayer writes the spool back to the database, in order,
+// once it answers. While the spool holds anything, new batches go to its
+// end too, so order is kept and the in-memory queue does not grow during
+// an outage, however long.
+type SpoolConfig struct {
+	// Dir is the spool directory. It is created on the first failed write
+	// and locked (flock) while the writer runs; a spool left there by a
+	// previous run (for example after kill -9) is replayed when the writer
+	// starts. "" means no spool.
+	Dir string
+	// Disabled turns the spool off even when Dir is set (audit.Open sets a
+	// default Dir).
+	Disabled bool
+	// MaxBytes caps the spool on disk. Default 1 GiB (spool.DefaultMaxBytes).
+	MaxBytes int64
+	// SegmentBytes is the size of one spool file: disk space is given back
+	// a segment at a time. Default 16 MiB.
+	SegmentBytes int64
+	// Full is what happens to a batch when the spool is full: SpoolFullDrop
+	// (the default) or SpoolFullBlock.
+	Full SpoolFullPolicy
+}
+
+// SpoolFullPolicy says what the writer does with a batch that does not fit
+// in a full spool.
+type SpoolFullPolicy int
+
+const (
+	// SpoolFullDrop drops the batch, counts its rows in Dropped and
+	// SpoolDropped, and logs (at most once a minute). Requests are never
+	// slowed down; memory and disk stay bounded.
+	SpoolFullDrop SpoolFullPolicy = iota
+	// SpoolFullBlock makes the writer wait until the replay frees room.
+	// The in-memory queue then fills, and new batches wait up to
+	// EnqueueTimeout before being dropped (asynchronous mode), or requests
+	// wait (synchronous mode, Write): nothing accepted is lost, at the
+	// price of backpressure on the application.
+	SpoolFullBlock
+)
+
+func (p SpoolFullPolicy) String() string {
+	if p == SpoolFullBlock {
+		return "block"
+	}
+	return "drop"
+}
+
+func (c SpoolConfig) enabled() bool { return c.Dir != "" && !c.Disabled }
 
 func (c WriterConfig) withDefaults() WriterConfig {
 	if c.QueueSize <= 0 {
@@ -56,7 +122,10 @@ func (c WriterConfig) withDefaults() WriterConfig {
 		c.EnqueueTimeout = 50 * time.Millisecond
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 30 * time.Second
+		c.WriteTimeout = 5 * time.Second
+	}
+	if c.RetryBackoffMax <= 0 {
+		c.RetryBackoffMax = 2 * time.Second
 	}
 	if c.Retries < 0 {
 		c.Retries = 0
@@ -69,16 +138,29 @@ func (c WriterConfig) withDefaults() WriterConfig {
 	return c
 }
 
-// Stats are the writer's counters. Row counts include every table.
+// Stats are the writer's counters, for operators: a healthy trail has
+// Degraded false, SpoolPending 0 and Dropped and Failed not growing. Row
+// counts include every table.
 type Stats struct {
-	Accepted      int64  `json:"accepted"`       // rows taken into the queue
-	Written       int64  `json:"written"`        // rows committed
-	Dropped       int64  `json:"dropped"`        // rows refused: queue full or writer closed
-	Failed        int64  `json:"failed"`         // rows whose write failed for good
-	FailedBatches int64  `json:"failed_batches"` // transactions that failed (retries included)
-	QueueDepth    int    `json:"queue_depth"`    // batches waiting now
-	QueueBytes    int64  `json:"queue_bytes"`    // approximate text bytes waiting now
-	LastError     string `json:"last_error,omitempty"`
+	Accepted      int64 `json:"accepted"`       // rows taken into the queue
+	Written       int64 `json:"written"`        // rows committed (replayed rows included)
+	Dropped       int64 `json:"dropped"`        // rows refused: queue full, spool full or writer closed
+	Failed        int64 `json:"failed"`         // rows whose write failed for good (Rejected included)
+	FailedBatches int64 `json:"failed_batches"` // transactions that failed (retries and replays included)
+	QueueDepth    int   `json:"queue_depth"`    // batches waiting in memory now
+	QueueBytes    int64 `json:"queue_bytes"`    // approximate text bytes waiting in memory now
+
+	Spooled      int64  `json:"spooled"`       // rows written to the spool (fsync'd)
+	Replayed     int64  `json:"replayed"`      // rows committed from the spool
+	SpoolDropped int64  `json:"spool_dropped"` // rows dropped because the spool was full (in Dropped)
+	Rejected     int64  `json:"rejected"`      // rows the database refused while it took others: kept in the dead-letter file (in Failed)
+	SpoolPending int64  `json:"spool_pending"` // spooled batches not yet replayed (from earlier runs too)
+	SpoolBytes   int64  `json:"spool_bytes"`   // spool size on disk
+	Degraded     bool   `json:"degraded"`      // new batches go to the spool: the database failed and the spool is not yet replayed
+	SpoolDir     string `json:"spool_dir,omitempty"`
+
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
 
 // ErrClosed is returned for batches offered after Close.
@@ -87,6 +169,10 @@ var ErrClosed = errors.New("audit: writer is closed")
 // ErrQueueFull is returned by Write when the batch was dropped because the
 // queue stayed full for EnqueueTimeout.
 var ErrQueueFull = errors.New("audit: writer queue is full")
+
+// ErrSpoolFull is returned by Write when the database failed and the batch
+// was dropped because the spool was full (policy SpoolFullDrop).
+var ErrSpoolFull = errors.New("audit: database unavailable and spool full")
 
 type item struct {
 	batch *entities.Batch
@@ -111,12 +197,34 @@ type Writer struct {
 	done    chan struct{}
 
 	accepted, written, dropped, failed, failedBatches, queueBytes atomic.Int64
-	lastError                                                     atomic.Pointer[string]
+	spooled, replayed, spoolDropped, rejected                     atomic.Int64
+	lastError                                                     atomic.Pointer[errorNote]
 	lastDropLog                                                   atomic.Int64
+
+	sp replayState
 }
 
-// NewWriter starts a writer on store. Call Close to drain it.
+type errorNote struct {
+	msg string
+	at  time.Time
+}
+
+// NewWriter starts a writer on store. Call Close to drain it. If the
+// configured spool exists but cannot be opened (for example another
+// process holds it), the error is logged and the writer tries again on the
+// first failed write; use OpenWriter to get the error instead.
 func NewWriter(store Store, cfg WriterConfig) *Writer {
+	w, err := OpenWriter(store, cfg)
+	if err != nil {
+		w.cfg.Logger.Error("audit: spool not opened", "dir", w.cfg.Spool.Dir, "error", err)
+	}
+	return w
+}
+
+// OpenWriter is NewWriter returning the error of opening an existing spool
+// (the writer runs anyway, and is returned too). A spool left by an
+// earlier run is replayed in the background, before any new batch.
+func OpenWriter(store Store, cfg WriterConfig) (*Writer, error) {
 	cfg = cfg.withDefaults()
 	w := &Writer{
 		store:    store,
@@ -126,8 +234,12 @@ func NewWriter(store Store, cfg WriterConfig) *Writer {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	var err error
+	if cfg.Spool.enabled() {
+		err = w.startSpool()
+	}
 	go w.run()
-	return w
+	return w, err
 }
 
 // Enqueue offers b for writing and returns at once, or after at most
@@ -224,16 +336,38 @@ func (w *Writer) Stats() Stats {
 		FailedBatches: w.failedBatches.Load(),
 		QueueDepth:    len(w.queue),
 		QueueBytes:    w.queueBytes.Load(),
+		Spooled:       w.spooled.Load(),
+		Replayed:      w.replayed.Load(),
+		SpoolDropped:  w.spoolDropped.Load(),
+		Rejected:      w.rejected.Load(),
+		Degraded:      w.sp.degraded.Load(),
+	}
+	if w.cfg.Spool.enabled() {
+		s.SpoolDir = w.cfg.Spool.Dir
+		if sp := w.spoolHandle(); sp != nil {
+			st := sp.Stats()
+			s.SpoolPending, s.SpoolBytes = st.Records, st.Bytes
+		}
 	}
 	if p := w.lastError.Load(); p != nil {
-		s.LastError = *p
+		s.LastError, s.LastErrorAt = p.msg, p.at
 	}
 	return s
 }
 
-// Close stops accepting batches and writes every batch already accepted. It
-// returns ctx.Err() if ctx ends first; the writer then goes on draining in
-// the background.
+func (w *Writer) noteError(err error) {
+	w.lastError.Store(&errorNote{msg: err.Error(), at: time.Now().UTC()})
+}
+
+// Close stops accepting batches and writes every batch already accepted:
+// to the database, or to the spool if the database fails. It returns
+// ctx.Err() if ctx ends first; the writer then goes on draining in the
+// background (and a SpoolFullBlock wait gives up, dropping).
+//
+// With a spool, Close then replays what the spool holds while the
+// database answers: it stops at the first failed replay or when ctx ends,
+// and returns nil, because spooled batches are safe on disk and are
+// replayed by the next writer opened on the same spool directory.
 func (w *Writer) Close(ctx context.Context) error {
 	w.closeMu.Lock()
 	if !w.closed {
@@ -243,25 +377,40 @@ func (w *Writer) Close(ctx context.Context) error {
 	w.closeMu.Unlock()
 	select {
 	case <-w.done:
-		return nil
 	case <-ctx.Done():
+		w.sp.abandonOnce.Do(func() { close(w.sp.abandon) })
 		return fmt.Errorf("audit: %d batches not yet written: %w", len(w.queue), ctx.Err())
 	}
+	if w.cfg.Spool.enabled() {
+		w.closeSpool(ctx)
+	}
+	return nil
 }
 
 // pending is the transaction being assembled.
 type pending struct {
-	batch entities.Batch
 	items []item
 	rows  int
 	sync  bool
 }
 
 func (p *pending) add(it item) {
-	p.batch.Append(it.batch)
 	p.items = append(p.items, it)
 	p.rows += it.rows
 	p.sync = p.sync || it.done != nil
+}
+
+// merged is one batch holding every row of p (the items' own batch when
+// there is one item).
+func (p *pending) merged() *entities.Batch {
+	if len(p.items) == 1 {
+		return p.items[0].batch
+	}
+	b := &entities.Batch{}
+	for _, it := range p.items {
+		b.Append(it.batch)
+	}
+	return b
 }
 
 func (w *Writer) run() {
@@ -328,9 +477,14 @@ func (w *Writer) drain() {
 func (w *Writer) flush(p *pending) {
 	for _, it := range p.items {
 		w.queueBytes.Add(-it.bytes)
+		w.sanitize.batch(it.batch)
 	}
-	w.sanitize.batch(&p.batch)
-	err := w.writeWithRetry(&p.batch)
+	batch := p.merged()
+	if w.cfg.Spool.enabled() {
+		w.flushSpooled(p, batch)
+		return
+	}
+	err := w.writeWithRetry(batch)
 	if err == nil {
 		w.written.Add(int64(p.rows))
 		for _, it := range p.items {
@@ -344,7 +498,6 @@ func (w *Writer) flush(p *pending) {
 	}
 	// Isolate the batch that poisons the transaction: write each alone.
 	for _, it := range p.items {
-		w.sanitize.batch(it.batch)
 		if err := w.writeOnce(it.batch); err != nil {
 			w.fail(it, err)
 			continue
@@ -370,13 +523,16 @@ func (w *Writer) writeWithRetry(b *entities.Batch) error {
 }
 
 func (w *Writer) writeOnce(b *entities.Batch) error {
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.WriteTimeout)
+	return w.writeCtx(context.Background(), b, w.cfg.WriteTimeout)
+}
+
+func (w *Writer) writeCtx(parent context.Context, b *entities.Batch, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	err := w.store.WriteBatch(ctx, b)
 	if err != nil {
 		w.failedBatches.Add(1)
-		msg := err.Error()
-		w.lastError.Store(&msg)
+		w.noteError(err)
 	}
 	return err
 }
