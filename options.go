@@ -61,12 +61,25 @@ type Options struct {
 	UserResolver func(c *gin.Context) string
 
 	// Synchronous makes the middleware return only after the request's rows
-	// are committed (concurrent requests share one transaction). Default
-	// false: rows are queued and written in the background.
+	// are committed, or fsync'd to the spool when the audit database fails
+	// (concurrent requests share one transaction). No request that got its
+	// response can then lose its event, even to kill -9. Default false:
+	// rows are queued and written in the background, and a crash loses at
+	// most what was queued in memory (see docs/RELIABILITY.md).
 	Synchronous bool
 	// Writer tunes the background writer (queue size, batch size, flush
 	// interval, drop timeout).
 	Writer repository.WriterConfig
+
+	// Spool keeps batches on disk while the audit database fails (or after
+	// a crash) and replays them in order when it answers. When Spool.Dir
+	// is "" (and Writer.Spool.Dir too) it defaults to the directory
+	// "<file>.spool" next to a SQLite audit file, or
+	// "audit_spool/<host>-<port>-<database>" in the working directory for
+	// PostgreSQL; in-memory SQLite databases get no spool. Set
+	// Spool.Disabled to turn it off. The directory is created only when a
+	// write first fails.
+	Spool repository.SpoolConfig
 
 	// Logger receives the trail's warnings and errors. Default slog.Default().
 	Logger *slog.Logger

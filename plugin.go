@@ -68,7 +68,12 @@ func Open(opts Options) (*Trail, error) {
 	if wc.Logger == nil {
 		wc.Logger = t.log
 	}
-	t.writer = repository.NewWriter(repository.GormStore{DB: t.db}, wc)
+	wc.Spool = spoolConfig(opts, t.db)
+	if t.writer, err = repository.OpenWriter(repository.GormStore{DB: t.db}, wc); err != nil {
+		_ = t.writer.Close(context.Background())
+		t.closeDB()
+		return nil, fmt.Errorf("audit: open spool: %w", err)
+	}
 	return t, nil
 }
 
@@ -88,8 +93,9 @@ func New(opts Options) gin.HandlerFunc {
 // DB is the audit database.
 func (t *Trail) DB() *gorm.DB { return t.db }
 
-// Stats returns the writer's counters (accepted, written, dropped, failed
-// rows, failed batches, queue depth).
+// Stats returns the writer's counters: accepted, written, dropped and
+// failed rows, failed batches, queue depth, and the spool's health
+// (degraded, spooled, replayed, pending, last error).
 func (t *Trail) Stats() repository.Stats { return t.writer.Stats() }
 
 // Close stops accepting events, writes every accepted event, and closes the
