@@ -37,7 +37,9 @@ type Options struct {
 	// their bodies stored, and a POST to them records a login event. Default
 	// /api/token/.
 	AuthURLs []string
-	// AuthFailedStatus is the status code of a failed login. Default 401.
+	// AuthFailedStatus is the status code of a failed login, used when a
+	// POST to an auth URL ends without SignedIn or LoginFailed having
+	// described it. Default 401.
 	AuthFailedStatus int
 
 	// SkipRequestBody and SkipResponseBody are routes whose bodies are not
@@ -57,7 +59,9 @@ type Options struct {
 	SecretKeys []string
 
 	// UserResolver names the user of a request when no handler called
-	// Event.SetUser. The gin-jwt integration installs one.
+	// Event.SetUser (or SignedIn). For gin-jwt use the UserResolver method
+	// of jwtaudit.Wrap's Auditor: it reads the verified token, and its
+	// Config.UserClaim replaces DRF_AUDIT_TRAIL_USER_PK_NAME.
 	UserResolver func(c *gin.Context) string
 
 	// Synchronous makes the middleware return only after the request's rows
