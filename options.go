@@ -33,9 +33,13 @@ type Options struct {
 	// after Include (RE2 has no look-ahead, so exclusions live here).
 	Exclude []string
 
-	// AuthURLs are the login and logout paths: requests to them never have
-	// their bodies stored, and a POST to them records a login event. Default
-	// /api/token/.
+	// AuthURLs are the login paths: requests to them never have their
+	// bodies stored, and a POST to them records exactly one login event,
+	// the one a handler described (Event.SignedIn, LoginFailed, SignedOut)
+	// or else one inferred from the answer: "Sign in" for a 2xx with a
+	// known user, "Failed" otherwise. A logout path listed here must call
+	// SignedOut (jwtaudit does), or it would be inferred as a sign in.
+	// Default /api/token/.
 	AuthURLs []string
 	// AuthFailedStatus is the status code of a failed login, used when a
 	// POST to an auth URL ends without SignedIn or LoginFailed having
