@@ -94,7 +94,9 @@ func (t *Trail) addLogin(c *gin.Context, ev *Event, b *entities.Batch) {
 		inferred = true
 		rec = &loginRecord{status: entities.LoginFailed, at: time.Now().UTC()}
 		switch {
-		case req.StatusCode == t.policy.authFailed || req.UserID == "":
+		case req.StatusCode == t.policy.authFailed:
+			rec.reason = "answered with the failed-login status"
+		case req.UserID == "":
 			rec.reason = "no user was authenticated"
 		case req.StatusCode >= 200 && req.StatusCode < 300:
 			rec.status, rec.userID = entities.LoginSignIn, req.UserID
