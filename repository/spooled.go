@@ -191,7 +191,7 @@ func (w *Writer) spoolItems(items []item) {
 		half := len(items) / 2
 		w.spoolItems(items[:half])
 		w.spoolItems(items[half:])
-	case errors.Is(err, spool.ErrFull):
+	case errors.Is(err, spool.ErrFull), errors.Is(err, spool.ErrTooLarge):
 		w.spoolDropped.Add(int64(rows))
 		w.noteError(ErrSpoolFull)
 		for _, it := range items {

@@ -65,7 +65,8 @@ var (
 	ErrLocked = errors.New("spool: directory is in use by another writer")
 	// ErrCorrupt reports a damaged record found while reading.
 	ErrCorrupt = errors.New("spool: damaged record")
-	// ErrTooLarge is returned by Append for a payload over MaxRecordBytes.
+	// ErrTooLarge is returned by Append for a payload over MaxRecordBytes,
+	// or one that would not fit in the spool even when empty.
 	ErrTooLarge = errors.New("spool: record too large")
 	// ErrEmpty is returned by Append for an empty payload.
 	ErrEmpty = errors.New("spool: empty record")
@@ -319,6 +320,9 @@ func (s *Spool) Append(payload []byte) error {
 	rotate := s.head == nil || s.segs[len(s.segs)-1].size+need > s.opts.SegmentBytes
 	if rotate {
 		need += int64(len(Magic))
+	}
+	if need+int64(len(Magic)) > s.opts.MaxBytes {
+		return ErrTooLarge // would not fit even in an empty spool
 	}
 	if s.total+need > s.opts.MaxBytes {
 		return ErrFull
