@@ -58,7 +58,7 @@ type Options struct {
 
 	// SecretKeys are name fragments (case-insensitive) whose JSON members and
 	// query parameters are masked. Nil means redact.DefaultKeys: password,
-	// passwd, secret, token, access, refresh, api_key, apikey, authorization,
+	// passwd, secret, token, jwt, access, refresh, api_key, apikey, authorization,
 	// cookie, credential.
 	SecretKeys []string
 

@@ -6,7 +6,9 @@
 //	go run ./example -addr 127.0.0.1:9000
 //
 // Environment: ADDR, AUDIT_DSN (empty: audit_trail.sqlite3; postgres://...:
-// PostgreSQL), APP_DSN (default app.sqlite3), DEMO_USER, DEMO_PASSWORD.
+// PostgreSQL), APP_DSN (default app.sqlite3), DEMO_USER and DEMO_PASSWORD
+// (default admin / admin), JWT_SECRET (default: a random key per start, so
+// tokens do not survive a restart).
 package main
 
 import (

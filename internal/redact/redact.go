@@ -17,7 +17,7 @@ const Mask = "********"
 // DefaultKeys are the name fragments treated as secrets, matched
 // case-insensitively anywhere in a JSON member or query parameter name
 // ("new_password", "X-Api-Key" and "refreshToken" all match).
-var DefaultKeys = []string{"password", "passwd", "secret", "token", "access", "refresh", "api_key", "apikey", "authorization", "cookie", "credential"}
+var DefaultKeys = []string{"password", "passwd", "secret", "token", "jwt", "access", "refresh", "api_key", "apikey", "authorization", "cookie", "credential"}
 
 // Redactor masks secret values. Its zero value masks nothing; use New.
 type Redactor struct {
