@@ -164,7 +164,7 @@ func (t *Trail) redactJSONField(v *string) {
 	if s == "" || (s[0] != '{' && s[0] != '[') {
 		return
 	}
-	if out, err := t.policy.redactor.JSON([]byte(s)); err == nil {
+	if out, err := t.policy.redactor.JSON([]byte(s)); err == nil && string(out) != *v {
 		*v = string(out)
 	}
 }

@@ -34,6 +34,7 @@ package process
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -132,22 +133,30 @@ func Start(def Definition, cfg Config) *Run {
 		CreatedBy:   cfg.User,
 		RequestID:   cfg.RequestID,
 	}
-	r.steps = make([]*Step, 0, len(def.Steps))
+	r.steps = make([]*Step, len(def.Steps))
+	backing := make([]Step, len(def.Steps)) // one allocation for every step
+	expected := 0
 	for i, sd := range def.Steps {
 		if sd.Order == 0 {
 			sd.Order = i + 1
 		}
-		r.steps = append(r.steps, r.newStep(sd, now))
+		r.initStep(&backing[i], sd, now)
+		r.steps[i] = &backing[i]
+		expected += backing[i].row.TotalRegistrations
 	}
+	r.regs = make([]entities.RegistrationEvent, 0, min(expected, maxPrealloc))
 	return r
 }
 
-func (r *Run) newStep(sd StepDefinition, now time.Time) *Step {
+// maxPrealloc bounds the registrations room reserved at Start.
+const maxPrealloc = 16
+
+func (r *Run) initStep(s *Step, sd StepDefinition, now time.Time) {
 	expected := sd.Expected
 	if expected <= 0 {
 		expected = 1
 	}
-	return &Step{run: r, row: entities.StepEvent{
+	*s = Step{run: r, row: entities.StepEvent{
 		ID:                 entities.NewID(),
 		Datetime:           now,
 		ProcessID:          r.process.ID,
@@ -264,7 +273,8 @@ func (r *Run) AddStep(sd StepDefinition) *Step {
 		}
 		sd.Order++
 	}
-	s := r.newStep(sd, r.cfg.Now().UTC())
+	s := &Step{}
+	r.initStep(s, sd, r.cfg.Now().UTC())
 	r.steps = append(r.steps, s)
 	return s
 }
@@ -322,6 +332,11 @@ func (r *Run) AppendTo(b *entities.Batch, defaultUser string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := 0
+	if !r.sentProc {
+		b.Processes = slices.Grow(b.Processes, 1)
+	}
+	b.Steps = slices.Grow(b.Steps, len(r.steps)-r.sentSteps)
+	b.Registrations = slices.Grow(b.Registrations, len(r.regs)-r.sentRegs)
 	stamp := func(user *string) {
 		if *user == "" {
 			*user = defaultUser
