@@ -300,7 +300,9 @@ func (a *Auditor) peekUsername(c *gin.Context) string {
 		return ""
 	}
 	mt, _, _ := mime.ParseMediaType(c.ContentType())
-	if mt == "application/x-www-form-urlencoded" {
+	if mt == "application/x-www-form-urlencoded" && !bytes.HasPrefix(bytes.TrimSpace(head), []byte("{")) {
+		// A JSON object sent with a form content type (curl -d does that)
+		// is read as JSON below, as gin's ShouldBindJSON would.
 		vals, err := url.ParseQuery(string(head))
 		if err != nil {
 			return ""

@@ -170,6 +170,11 @@ func TestSignInAndFailuresThroughGinJWT(t *testing.T) {
 		assert.Equal(t, "mallory", l[0].Username, "form bodies")
 		assert.JSONEq(t, `{"reason":"incorrect Username or Password"}`, l[0].ExtraInformations)
 
+		e.post("/api/login/", "application/x-www-form-urlencoded", `{"username":"carol","password":"guess"}`)
+		_, l = e.last()
+		require.Len(t, l, 1)
+		assert.Equal(t, "carol", l[0].Username, "a JSON body sent with a form content type, as curl -d does")
+
 		e.post("/api/login/", "application/json", `{"username":"x","note":"db down"}`)
 		_, l = e.last()
 		require.Len(t, l, 1)
