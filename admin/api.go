@@ -92,7 +92,7 @@ func (h *handlers) apiProcess(c *gin.Context) {
 }
 
 func (h *handlers) apiEndpoints(c *gin.Context) {
-	p := newParams(c.Request.URL.Query(), endpointParams...)
+	p := newParams(withDefaultPeriod(c.Request.URL.Query()), endpointParams...)
 	f := p.endpointFilter()
 	if p.err != nil {
 		fail(c, p.err)

@@ -104,7 +104,7 @@ type endpointsView struct {
 }
 
 func (h *handlers) endpointsPage(c *gin.Context) {
-	q := c.Request.URL.Query()
+	q := withDefaultPeriod(c.Request.URL.Query())
 	p := newParams(q, endpointParams...)
 	f := p.endpointFilter()
 	if p.err != nil {

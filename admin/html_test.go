@@ -59,7 +59,7 @@ func TestHTMLPages(t *testing.T) {
 		require.Equal(t, http.StatusOK, w.Code)
 		assert.Contains(t, w.Body.String(), `href="/admin/audit/reports/processes.pdf?id=`+fx.process.ID.String())
 
-		w = get(t, h, "/admin/audit/endpoints")
+		w = get(t, h, "/admin/audit/endpoints?from=2025-03-01")
 		require.Equal(t, http.StatusOK, w.Code)
 		body = w.Body.String()
 		assert.Contains(t, body, `class="bar p95 w100"`, "the slowest p95 fills the bar")

@@ -233,6 +233,27 @@ func (p *params) sameOutcome(have, want entities.Outcome) entities.Outcome {
 
 var endpointParams = []string{"method", "url", "from", "to", "limit"}
 
+// DefaultEndpointPeriod is the period of the endpoint statistics when the
+// request names neither from nor to: summarising every request ever
+// recorded reads the whole table.
+const DefaultEndpointPeriod = 7 * 24 * time.Hour
+
+// withDefaultPeriod returns q with from= set to DefaultEndpointPeriod ago
+// when it names neither from nor to, so the page, its PDF link and the
+// report all show the period used.
+func withDefaultPeriod(q url.Values) url.Values {
+	if q.Get("from") != "" || q.Get("to") != "" {
+		return q
+	}
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	out.Set("from", time.Now().UTC().Add(-DefaultEndpointPeriod).Format("2006-01-02T15:04"))
+	return out
+}
+
+// endpointFilter reads method, url, from, to and limit.
 func (p *params) endpointFilter() repository.EndpointFilter {
 	f := repository.EndpointFilter{Method: strings.ToUpper(p.str("method", 32)), URL: p.str("url", 2048), Time: p.timeRange()}
 	if s := p.str("limit", 10); s != "" {

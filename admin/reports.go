@@ -142,7 +142,7 @@ func (h *handlers) pdfProcesses(c *gin.Context) {
 }
 
 func (h *handlers) pdfEndpoints(c *gin.Context) {
-	q := c.Request.URL.Query()
+	q := withDefaultPeriod(c.Request.URL.Query())
 	p := newParams(q, endpointParams...)
 	f := p.endpointFilter()
 	if p.err != nil {

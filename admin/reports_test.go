@@ -47,7 +47,7 @@ func TestPDFReports(t *testing.T) {
 		assert.Contains(t, text, "Criar produto")
 		assert.NotContains(t, text, "Validação")
 
-		text = fetch("/admin/audit/reports/endpoints.pdf?method=GET")
+		text = fetch("/admin/audit/reports/endpoints.pdf?method=GET&from=2025-03-01")
 		assert.Contains(t, text, "/api/products/0/")
 		assert.NotContains(t, text, "/api/products/1/")
 

@@ -78,5 +78,5 @@ func Migrate(db *gorm.DB) error {
 	if err := db.Exec(idx).Error; err != nil {
 		return fmt.Errorf("audit: create url index: %w", err)
 	}
-	return nil
+	return migrateListIndexes(db) // indexes.go
 }

@@ -110,8 +110,10 @@ func keyset(q *gorm.DB, o ListOptions) *gorm.DB {
 		cmp, dir = ">", "ASC"
 	}
 	if o.After != nil {
-		q = q.Where("(datetime "+cmp+" ?) OR (datetime = ? AND id "+cmp+" ?)",
-			o.After.Datetime.UTC(), o.After.Datetime.UTC(), o.After.ID)
+		// (datetime, id) < (d, i), written as a range on datetime that
+		// every planner serves from the datetime index, and a residue.
+		d := o.After.Datetime.UTC()
+		q = q.Where("datetime "+cmp+"= ? AND (datetime "+cmp+" ? OR id "+cmp+" ?)", d, d, o.After.ID)
 	}
 	return q.Order("datetime " + dir).Order("id " + dir)
 }

@@ -46,7 +46,7 @@ func EndpointStats(ctx context.Context, db *gorm.DB, f EndpointFilter) ([]entiti
 		sel += `, percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS p50_ms,
 		percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95_ms`
 	}
-	err := base.Select(sel).Group("method, url").Order("count DESC, method, url").Limit(f.Limit).Scan(&stats).Error
+	err := base.Select(sel).Group(groupBy(db)).Order("count DESC, method, url").Limit(f.Limit).Scan(&stats).Error
 	if err != nil {
 		return nil, fmt.Errorf("audit: endpoint stats: %w", err)
 	}
@@ -64,6 +64,16 @@ func EndpointStats(ctx context.Context, db *gorm.DB, f EndpointFilter) ([]entiti
 	return stats, nil
 }
 
+// groupBy is the endpoint grouping. On SQLite, +method keeps the planner
+// from scanning the whole (method, datetime) index to group in its order
+// when a date range could use the datetime index instead.
+func groupBy(db *gorm.DB) string {
+	if db.Dialector.Name() == "sqlite" {
+		return "+method, url"
+	}
+	return "method, url"
+}
+
 // rankedTime is the response time at 0-based rank Rn of an endpoint.
 type rankedTime struct {
 	Method string
@@ -78,8 +88,8 @@ type rankedTime struct {
 func sqlitePercentiles(ctx context.Context, db *gorm.DB, f EndpointFilter, stats []entities.EndpointStats) error {
 	inner := f.requests().apply(db.WithContext(ctx).Model(&entities.RequestEvent{})).
 		Select(`method, url, response_time_ms AS t,
-			ROW_NUMBER() OVER (PARTITION BY method, url ORDER BY response_time_ms) - 1 AS rn,
-			COUNT(*) OVER (PARTITION BY method, url) AS n`)
+			ROW_NUMBER() OVER (PARTITION BY `+groupBy(db)+` ORDER BY response_time_ms) - 1 AS rn,
+			COUNT(*) OVER (PARTITION BY `+groupBy(db)+`) AS n`)
 	var rows []rankedTime
 	err := db.WithContext(ctx).Table("(?) AS ranked", inner).
 		Select("method, url, rn, t").

@@ -204,3 +204,45 @@ func TestListCursorRoundTrip(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 }
+
+// TestCommonRangeFilters crosses the SQLite probe's threshold, so that
+// both plans of a range filter (index, or datetime order) are exercised.
+func TestCommonRangeFilters(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		db := testdb.Open(t, dsn)
+		ctx := context.Background()
+		rows := make([]entities.RequestEvent, 2600)
+		for i := range rows {
+			url, status := "/api/common/", 200
+			if i%10 == 0 {
+				url, status = "/api/rare/", 503
+			}
+			rows[i] = entities.RequestEvent{ID: entities.NewID(), Datetime: queryT0.Add(time.Duration(i) * time.Second),
+				Method: "GET", URL: url + fmt.Sprint(i), StatusCode: status}
+		}
+		require.NoError(t, repository.GormStore{DB: db}.WriteBatch(ctx, &entities.Batch{Requests: rows}))
+		for _, c := range []struct {
+			f    repository.RequestFilter
+			want int
+		}{
+			{repository.RequestFilter{URL: "/api/common/"}, 2340},
+			{repository.RequestFilter{URL: "/api/rare/"}, 260},
+			{repository.RequestFilter{StatusMin: 200, StatusMax: 299}, 2340},
+			{repository.RequestFilter{StatusMin: 500, StatusMax: 599}, 260},
+		} {
+			page, err := repository.ListRequests(ctx, db, c.f, repository.ListOptions{Limit: 5})
+			require.NoError(t, err)
+			require.Len(t, page.Items, 5)
+			for i := 1; i < 5; i++ {
+				assert.True(t, page.Items[i-1].Datetime.After(page.Items[i].Datetime), "newest first")
+			}
+			n := 0
+			for r, err := range repository.StreamRequests(ctx, db, c.f, repository.ListOptions{}, 0) {
+				require.NoError(t, err)
+				assert.True(t, (r.StatusCode == 200) == (c.want == 2340))
+				n++
+			}
+			assert.Equal(t, c.want, n, "%+v", c.f)
+		}
+	})
+}
