@@ -305,7 +305,7 @@ func (w *Writer) replayRecord(sp *spool.Spool, items []*entities.Batch, next spo
 	// It failed again and again: the database, or these rows? If the
 	// database takes the next record, or some of these batches alone, it is
 	// up, and the batches it still refuses are set aside.
-	writable := false
+	writable, probed := false, false
 	if np, _, err := sp.PeekAfter(next); err == nil {
 		if nitems, err := DecodeSpoolRecord(np); err == nil {
 			probe := &entities.Batch{}
@@ -313,18 +313,22 @@ func (w *Writer) replayRecord(sp *spool.Spool, items []*entities.Batch, next spo
 				probe.Append(b)
 			}
 			// Written again, idempotently, when its turn comes.
+			probed = true
 			writable = w.writeCtx(w.sp.ctx, probe, w.replayTimeout()) == nil
 		}
 	}
-	if !writable && len(items) == 1 {
-		return false
+	if !writable && (probed || len(items) == 1) {
+		return false // the next record fails too: an outage
 	}
 	var refused []*entities.Batch
 	var lastErr error
-	for _, b := range items {
+	for i, b := range items {
 		if err := w.writeCtx(w.sp.ctx, b, w.replayTimeout()); err != nil {
 			refused = append(refused, b)
 			lastErr = err
+			if !writable && i >= 1 {
+				return false // nothing goes through: an outage, not these rows
+			}
 			continue
 		}
 		writable = true
