@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/gin-audit-trail/audit/entities"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // EndpointFilter selects the request events summarised by EndpointStats.
@@ -15,13 +17,17 @@ type EndpointFilter struct {
 	// URL is a prefix of the endpoints' urls.
 	URL  string
 	Time TimeRange
-	// Limit keeps the busiest endpoints: 0 means 100.
+	// Limit keeps the busiest endpoints: 0 means 100, at most 5000.
 	Limit int
 }
 
 func (f EndpointFilter) requests() RequestFilter {
 	return RequestFilter{Method: f.Method, URL: f.URL, URLMatch: URLPrefix, Time: f.Time}
 }
+
+// maxEndpoints bounds EndpointFilter.Limit (and the bind parameters of the
+// SQLite percentile query).
+const maxEndpoints = 5000
 
 // EndpointStats summarises request events per method and url, busiest
 // first: count, errors (status >= 500 or an error recorded), error rate and
@@ -36,6 +42,7 @@ func EndpointStats(ctx context.Context, db *gorm.DB, f EndpointFilter) ([]entiti
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
+	f.Limit = min(f.Limit, maxEndpoints)
 	base := f.requests().apply(db.WithContext(ctx).Model(&entities.RequestEvent{}))
 	const counts = `method, url, COUNT(*) AS count,
 		SUM(CASE WHEN status_code >= 500 OR error_type <> '' THEN 1 ELSE 0 END) AS errors`
@@ -87,9 +94,10 @@ type rankedTime struct {
 // both percentiles.
 func sqlitePercentiles(ctx context.Context, db *gorm.DB, f EndpointFilter, stats []entities.EndpointStats) error {
 	inner := f.requests().apply(db.WithContext(ctx).Model(&entities.RequestEvent{})).
+		Where(topEndpoints(stats)).
 		Select(`method, url, response_time_ms AS t,
-			ROW_NUMBER() OVER (PARTITION BY `+groupBy(db)+` ORDER BY response_time_ms) - 1 AS rn,
-			COUNT(*) OVER (PARTITION BY `+groupBy(db)+`) AS n`)
+			ROW_NUMBER() OVER (PARTITION BY ` + groupBy(db) + ` ORDER BY response_time_ms) - 1 AS rn,
+			COUNT(*) OVER (PARTITION BY ` + groupBy(db) + `) AS n`)
 	var rows []rankedTime
 	err := db.WithContext(ctx).Table("(?) AS ranked", inner).
 		Select("method, url, rn, t").
@@ -115,6 +123,23 @@ func sqlitePercentiles(ctx context.Context, db *gorm.DB, f EndpointFilter, stats
 		s.P95MS = interpolate(ranks, s.Count, 0.95)
 	}
 	return nil
+}
+
+// topEndpoints restricts a query to the endpoints of stats (the busiest
+// ones), so the window query ranks only their rows.
+func topEndpoints(stats []entities.EndpointStats) clause.Expr {
+	var sb strings.Builder
+	args := make([]any, 0, 2*len(stats))
+	sb.WriteString("(method, url) IN (VALUES ")
+	for i, s := range stats {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?, ?)")
+		args = append(args, s.Method, s.URL)
+	}
+	sb.WriteByte(')')
+	return clause.Expr{SQL: sb.String(), Vars: args}
 }
 
 // interpolate is percentile_cont over n sorted values of which ranks holds
