@@ -26,6 +26,9 @@ func spoolConfig(opts Options, db *gorm.DB) repository.SpoolConfig {
 		return sc
 	}
 	sc.Dir = defaultSpoolDir(opts.DSN, db)
+	if sc.Dir == "" {
+		sc.Disabled = true // in-memory database: nothing to keep across a crash
+	}
 	return sc
 }
 
@@ -44,7 +47,7 @@ func defaultSpoolDir(dsn string, db *gorm.DB) string {
 			dsn = d.Config.DSN
 		}
 	}
-	name := "default"
+	name := "sqlite" // repository.Open's reading of a DSN
 	if db != nil {
 		name = db.Dialector.Name()
 	}
