@@ -196,6 +196,7 @@ func (t *Trail) finish(c *gin.Context, ev *Event, start time.Time, reqTee *reque
 		IPAddress:      c.ClientIP(),
 		Method:         req.Method,
 		URL:            req.URL.Path,
+		Route:          c.FullPath(),
 		QueryParams:    t.policy.redactor.Query(req.URL.RawQuery),
 		RequestType:    scheme(req),
 		StatusCode:     c.Writer.Status(),

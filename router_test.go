@@ -19,6 +19,7 @@ import (
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -450,4 +451,27 @@ func TestAuditDatabaseIsSeparateFromTheApplications(t *testing.T) {
 	var tables []string
 	require.NoError(t, appDB.Raw("SELECT name FROM sqlite_master WHERE type='table'").Scan(&tables).Error)
 	assert.Empty(t, tables, "nothing is created in the application's database")
+}
+
+func TestEndpointsAreGroupedByRouteTemplate(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		h := newHarness(t, dsn, audit.Options{}, true)
+		h.router.GET("/api/product/:id/", func(c *gin.Context) { c.Status(200) })
+		for _, id := range []string{"12", "13", "14"} {
+			h.do(httptest.NewRequest("GET", "/api/product/"+id+"/", nil))
+		}
+		h.do(httptest.NewRequest("GET", "/api/nowhere/", nil))
+		rows := h.rows()
+		require.Len(t, rows, 4)
+		assert.Equal(t, "/api/product/:id/", rows[0].Route)
+		assert.Equal(t, "/api/product/12/", rows[0].URL)
+		assert.Empty(t, rows[3].Route, "no route matched the 404")
+
+		stats, err := repository.EndpointStats(context.Background(), h.db, repository.EndpointFilter{})
+		require.NoError(t, err)
+		require.Len(t, stats, 2)
+		assert.Equal(t, "/api/product/:id/", stats[0].URL)
+		assert.Equal(t, int64(3), stats[0].Count)
+		assert.Equal(t, "/api/nowhere/", stats[1].URL)
+	})
 }

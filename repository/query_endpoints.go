@@ -29,8 +29,13 @@ func (f EndpointFilter) requests() RequestFilter {
 // SQLite percentile query).
 const maxEndpoints = 5000
 
-// EndpointStats summarises request events per method and url, busiest
-// first: count, errors (status >= 500 or an error recorded), error rate and
+// endpoint is what EndpointStats groups by: gin's route template, so that
+// /api/product/12/ and /api/product/13/ are one endpoint, or the url for
+// requests that matched no route.
+const endpoint = "COALESCE(NULLIF(route, ''), url)"
+
+// EndpointStats summarises request events per method and endpoint (the
+// route template, or the url when no route matched), busiest first: count, errors (status >= 500 or an error recorded), error rate and
 // the 50th and 95th percentiles of the response time, interpolated
 // linearly between the closest ranks (PostgreSQL's percentile_cont).
 //
@@ -44,7 +49,7 @@ func EndpointStats(ctx context.Context, db *gorm.DB, f EndpointFilter) ([]entiti
 	}
 	f.Limit = min(f.Limit, maxEndpoints)
 	base := f.requests().apply(db.WithContext(ctx).Model(&entities.RequestEvent{}))
-	const counts = `method, url, COUNT(*) AS count,
+	const counts = `method, ` + endpoint + ` AS url, COUNT(*) AS count,
 		SUM(CASE WHEN status_code >= 500 OR error_type <> '' THEN 1 ELSE 0 END) AS errors`
 	var stats []entities.EndpointStats
 	pg := db.Dialector.Name() == "postgres"
@@ -76,9 +81,9 @@ func EndpointStats(ctx context.Context, db *gorm.DB, f EndpointFilter) ([]entiti
 // when a date range could use the datetime index instead.
 func groupBy(db *gorm.DB) string {
 	if db.Dialector.Name() == "sqlite" {
-		return "+method, url"
+		return "+method, " + endpoint
 	}
-	return "method, url"
+	return "method, " + endpoint
 }
 
 // rankedTime is the response time at 0-based rank Rn of an endpoint.
@@ -95,7 +100,7 @@ type rankedTime struct {
 func sqlitePercentiles(ctx context.Context, db *gorm.DB, f EndpointFilter, stats []entities.EndpointStats) error {
 	inner := f.requests().apply(db.WithContext(ctx).Model(&entities.RequestEvent{})).
 		Where(topEndpoints(stats)).
-		Select(`method, url, response_time_ms AS t,
+		Select(`method, ` + endpoint + ` AS url, response_time_ms AS t,
 			ROW_NUMBER() OVER (PARTITION BY ` + groupBy(db) + ` ORDER BY response_time_ms) - 1 AS rn,
 			COUNT(*) OVER (PARTITION BY ` + groupBy(db) + `) AS n`)
 	var rows []rankedTime
@@ -130,7 +135,7 @@ func sqlitePercentiles(ctx context.Context, db *gorm.DB, f EndpointFilter, stats
 func topEndpoints(stats []entities.EndpointStats) clause.Expr {
 	var sb strings.Builder
 	args := make([]any, 0, 2*len(stats))
-	sb.WriteString("(method, url) IN (VALUES ")
+	sb.WriteString("(method, " + endpoint + ") IN (VALUES ")
 	for i, s := range stats {
 		if i > 0 {
 			sb.WriteByte(',')

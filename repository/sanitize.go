@@ -47,6 +47,7 @@ func (s sanitizer) batch(b *entities.Batch) {
 		s.field(t, "ip_address", &r.IPAddress, maxIP)
 		s.field(t, "method", &r.Method, maxMethod)
 		s.field(t, "url", &r.URL, maxURL)
+		s.field(t, "route", &r.Route, maxShort)
 		s.field(t, "query_params", &r.QueryParams, maxQuery)
 		s.field(t, "request_type", &r.RequestType, maxScheme)
 		s.field(t, "request_body", &r.RequestBody, unboundText)

@@ -59,9 +59,9 @@ func insert[T any](tx *gorm.DB, rows []T) error {
 
 // requestInsertSQLite inserts one request event; see insertRequests.
 const requestInsertSQLite = `INSERT INTO audit_request_events (id, datetime, user_id, ip_address, method, url,
- query_params, request_type, request_body, response_body, status_code, response_time_ms, response_size,
+ route, query_params, request_type, request_body, response_body, status_code, response_time_ms, response_size,
  error_type, error_message, error_stacktrace, extra_informations)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
 // insertRequests writes the hottest table. On SQLite, one prepared
 // single-row statement executed per row inside the transaction costs about
@@ -83,7 +83,7 @@ func (s GormStore) insertRequests(ctx context.Context, tx *gorm.DB, rows []entit
 	for i := range rows {
 		r := &rows[i]
 		if _, err := stmt.ExecContext(ctx, r.ID, r.Datetime, r.UserID, r.IPAddress, r.Method, r.URL,
-			r.QueryParams, r.RequestType, r.RequestBody, r.ResponseBody, r.StatusCode, r.ResponseTimeMS, r.ResponseSize,
+			r.Route, r.QueryParams, r.RequestType, r.RequestBody, r.ResponseBody, r.StatusCode, r.ResponseTimeMS, r.ResponseSize,
 			r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, r.ExtraInformations); err != nil {
 			return err
 		}
