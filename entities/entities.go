@@ -22,7 +22,7 @@ type RequestEvent struct {
 	UserID            string    `gorm:"size:255;index" json:"user_id"`
 	IPAddress         string    `gorm:"size:64;index" json:"ip_address"`
 	Method            string    `gorm:"size:32;index" json:"method"`
-	URL               string    `gorm:"size:2048" json:"url"` // indexed by prefix in repository.Migrate
+	URL               string    `gorm:"size:2048" json:"url"`  // indexed by prefix in repository.Migrate
 	Route             string    `gorm:"size:255" json:"route"` // gin's route template (/api/product/:id/), "" when no route matched
 	QueryParams       string    `gorm:"size:2048" json:"query_params"`
 	RequestType       string    `gorm:"size:16" json:"request_type"`
