@@ -96,6 +96,7 @@ const (
 	SpoolFullBlock
 )
 
+// String is "drop" or "block".
 func (p SpoolFullPolicy) String() string {
 	if p == SpoolFullBlock {
 		return "block"

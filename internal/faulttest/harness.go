@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -300,5 +299,5 @@ func waitDrained(app *demo.App, limit time.Duration) error {
 func errorsJoin(errs ...error) error { return errors.Join(errs...) }
 
 func fmtDur(d time.Duration) string {
-	return strings.TrimSuffix(fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000), "")
+	return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000)
 }
