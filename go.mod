@@ -1,6 +1,6 @@
 module github.com/gin-audit-trail/audit
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/appleboy/gin-jwt/v2 v2.10.3
