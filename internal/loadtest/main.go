@@ -4,7 +4,8 @@
 // INSERT per request (what drf-audit-trail does). Servers listen on
 // 127.0.0.1 only; each variant runs for a bounded time and request count.
 //
-//	go run ./internal/loadtest -duration 10s -conns 32
+//	go run ./internal/loadtest -duration 10s -conns 32   # throughput
+//	go run ./internal/loadtest -duration 10s -rate 2000  # latency at a fixed load
 //
 // It prints a Markdown table (throughput and latency percentiles, and each
 // variant's throughput as a ratio of bare Gin's), then checks that every
@@ -39,6 +40,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each variant is loaded")
 	maxRequests := flag.Int("max-requests", 2_000_000, "upper bound of requests per variant")
 	conns := flag.Int("conns", 32, "concurrent keep-alive connections")
+	rate := flag.Int("rate", 0, "open-loop request rate per second (0: as fast as the server answers)")
 	pgDSN := flag.String("postgres", envOr("AUDIT_LOAD_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server used to create a scratch database (empty: skip PostgreSQL)")
 	flag.Parse()
 	gin.SetMode(gin.ReleaseMode)
@@ -88,7 +90,11 @@ func main() {
 	}
 	variants = append(variants, variant{"naive: one GORM INSERT per request, SQLite", naiveWith(filepath.Join(dir, "naive.sqlite3"))})
 
-	fmt.Printf("%d connections, %s per variant (max %d requests), GOMAXPROCS=%d\n\n", *conns, *duration, *maxRequests, runtime.GOMAXPROCS(0))
+	mode := "closed loop: each connection sends its next request when answered"
+	if *rate > 0 {
+		mode = fmt.Sprintf("open loop at %d req/s: latency measured from each request's scheduled time", *rate)
+	}
+	fmt.Printf("%d connections, %s per variant (max %d requests), GOMAXPROCS=%d, %s\n\n", *conns, *duration, *maxRequests, runtime.GOMAXPROCS(0), mode)
 	fmt.Println("| variant | req/s | vs bare | p50 ms | p99 ms | 2xx | stored rows |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
 	var bare float64
@@ -98,7 +104,7 @@ func main() {
 		if err != nil {
 			log.Fatalf("%s: %v", v.name, err)
 		}
-		res := run(router(mw), *duration, *maxRequests, *conns)
+		res := run(router(mw), *duration, *maxRequests, *conns, *rate)
 		stored := "-"
 		if finish != nil {
 			n := finish()
@@ -164,8 +170,10 @@ type result struct {
 	ok       int64
 }
 
-// run serves r on 127.0.0.1 and loads it with conns keep-alive clients.
-func run(r http.Handler, d time.Duration, maxRequests, conns int) result {
+// run serves r on 127.0.0.1 and loads it with conns keep-alive clients,
+// as fast as it answers (rate 0) or at a fixed rate (open loop, so a slow
+// server cannot slow the load down and hide its latency).
+func run(r http.Handler, d time.Duration, maxRequests, conns, rate int) result {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
@@ -176,24 +184,40 @@ func run(r http.Handler, d time.Duration, maxRequests, conns int) result {
 	target := "http://" + ln.Addr().String() + "/api/ping/"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}, Timeout: 10 * time.Second}
 
-	var sent, ok atomic.Int64
-	deadline := time.Now().Add(d)
+	// Each token is a request's scheduled start time.
+	tokens := make(chan time.Time, conns)
+	start := time.Now()
+	deadline := start.Add(d)
+	go func() {
+		defer close(tokens)
+		for i := 0; i < maxRequests; i++ {
+			at := time.Now()
+			if rate > 0 {
+				at = start.Add(time.Duration(i) * time.Second / time.Duration(rate))
+				time.Sleep(time.Until(at))
+			}
+			if at.After(deadline) {
+				return
+			}
+			tokens <- at
+		}
+	}()
+
+	var ok atomic.Int64
 	lat := make([][]time.Duration, conns)
 	var wg sync.WaitGroup
-	start := time.Now()
 	for i := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(deadline) && sent.Add(1) <= int64(maxRequests) {
-				t0 := time.Now()
+			for scheduled := range tokens {
 				resp, err := client.Get(target)
 				if err != nil {
 					continue
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
-				lat[i] = append(lat[i], time.Since(t0))
+				lat[i] = append(lat[i], time.Since(scheduled))
 				if resp.StatusCode/100 == 2 {
 					ok.Add(1)
 				}
