@@ -17,7 +17,11 @@ type bodyCapture struct {
 	total int64
 }
 
-func (b *bodyCapture) keep(p []byte) {
+func (b *bodyCapture) keep(p []byte) { keep(b, p) }
+
+// keep is bodyCapture.keep for bytes and strings alike, so WriteString
+// does not convert (and copy) its argument.
+func keep[T ~string | ~[]byte](b *bodyCapture, p T) {
 	b.total += int64(len(p))
 	if room := b.max - len(b.buf); room > 0 {
 		if len(p) > room {
@@ -57,10 +61,7 @@ func (w *responseTee) Write(p []byte) (int, error) {
 
 func (w *responseTee) WriteString(s string) (int, error) {
 	n, err := w.ResponseWriter.WriteString(s)
-	if room := w.max - len(w.buf); room > 0 {
-		w.buf = append(w.buf, s[:min(n, room)]...)
-	}
-	w.total += int64(n)
+	keep(&w.bodyCapture, s[:n])
 	return n, err
 }
 

@@ -475,3 +475,18 @@ func TestEndpointsAreGroupedByRouteTemplate(t *testing.T) {
 		assert.Equal(t, "/api/nowhere/", stats[1].URL)
 	})
 }
+
+func TestResponseWrittenWithWriteStringIsCaptured(t *testing.T) {
+	h := newHarness(t, testdb.SQLite(t), audit.Options{MaxBodyBytes: 8}, true)
+	h.router.GET("/api/stream/", func(c *gin.Context) {
+		c.Header("Content-Type", "text/plain")
+		c.Status(200)
+		_, _ = c.Writer.WriteString("hello ")
+		_, _ = c.Writer.WriteString("world")
+	})
+	w := h.do(httptest.NewRequest("GET", "/api/stream/", nil))
+	require.Equal(t, "hello world", w.Body.String())
+	r := h.only()
+	assert.Equal(t, "hello wo\n[audit: body truncated, 8 of 11 bytes stored]", r.ResponseBody)
+	assert.Equal(t, int64(11), r.ResponseSize)
+}
