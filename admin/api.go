@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -111,6 +112,9 @@ type health struct {
 	Status   string            `json:"status"` // "ok" or "degraded"
 	Database string            `json:"database"`
 	Writer   *repository.Stats `json:"writer,omitempty"`
+	// Warnings name losses since the trail started: they stay after the
+	// trail recovers, while Status says how it is now.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // apiHealth reports whether the audit database answers and, for a trail,
@@ -126,8 +130,14 @@ func (h *handlers) apiHealth(c *gin.Context) {
 	if s, ok := h.src.(StatsSource); ok {
 		st := s.Stats()
 		out.Writer = &st
-		if st.Failed > 0 || st.Dropped > 0 {
-			out.Status = "degraded"
+		if st.Degraded || st.SpoolPending > 0 {
+			out.Status = "degraded" // writing to the spool, or replaying it
+		}
+		if st.Dropped > 0 {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%d rows dropped since start", st.Dropped))
+		}
+		if st.Failed > 0 {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%d rows failed since start", st.Failed))
 		}
 	}
 	c.JSON(status, out)

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/admin"
+	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
@@ -109,4 +111,24 @@ func TestAllowAnswersForbidden(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, w.Code)
 	assert.NotContains(t, w.Body.String(), "secret")
 	assert.False(t, errors.Is(nil, admin.ErrNoAuthorization))
+}
+
+func TestHealthWarnsOfPastLossesWithoutStayingDegraded(t *testing.T) {
+	db := testdb.Open(t, testdb.SQLite(t))
+	trail, err := audit.Open(audit.Options{DB: db})
+	require.NoError(t, err)
+	require.NoError(t, trail.Close(context.Background()))
+	// A row offered after Close is refused and counted as dropped.
+	lost := &entities.Batch{Requests: []entities.RequestEvent{{ID: entities.NewID(), Datetime: time.Now(), Method: "GET", URL: "/api/late/"}}}
+	require.Error(t, trail.Record(context.Background(), lost))
+
+	r := gin.New()
+	require.NoError(t, admin.Mount(r.Group("/admin/audit"), trail, admin.Config{Public: true}))
+	type health struct {
+		Status   string   `json:"status"`
+		Warnings []string `json:"warnings"`
+	}
+	h := getJSON[health](t, r, "/admin/audit/api/health", http.StatusOK)
+	assert.Equal(t, "ok", h.Status, "the database answers and nothing waits in the spool")
+	assert.Equal(t, []string{"1 rows dropped since start"}, h.Warnings)
 }
