@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -489,4 +490,17 @@ func TestResponseWrittenWithWriteStringIsCaptured(t *testing.T) {
 	r := h.only()
 	assert.Equal(t, "hello wo\n[audit: body truncated, 8 of 11 bytes stored]", r.ResponseBody)
 	assert.Equal(t, int64(11), r.ResponseSize)
+}
+
+func TestTwoTrailsOnOneAuditDatabase(t *testing.T) {
+	dsn := testdb.SQLite(t)
+	require.NoError(t, os.MkdirAll(dsn+".spool", 0o755)) // left by an earlier outage
+	a := newHarness(t, dsn, audit.Options{}, true)
+	b := newHarness(t, dsn, audit.Options{}, true) // not refused: the spool is locked by a
+	a.do(httptest.NewRequest("GET", "/api/ping/", nil))
+	b.do(httptest.NewRequest("GET", "/api/ping/", nil))
+	require.NoError(t, a.trail.Close(context.Background()))
+	assert.Len(t, b.rows(), 2, "both trails write to the shared audit database")
+	// During an outage each would spool into its own slot
+	// (repository.TestWritersSharingASpoolDirUseSeparateSlots).
 }

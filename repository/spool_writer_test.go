@@ -317,3 +317,53 @@ func TestFullSpoolBlockPolicyWaitsForRoom(t *testing.T) {
 	require.Equal(t, int64(n), total)
 	require.Equal(t, total, distinct)
 }
+
+// Two writers on one spool directory (two trails of one process, or two
+// instances started in one working directory, on the same audit database)
+// each lock their own slot, both survive an outage, and a slot left with
+// data is replayed by the next writer that takes it.
+func TestWritersSharingASpoolDirUseSeparateSlots(t *testing.T) {
+	dsn := testdb.SQLite(t)
+	db := testdb.Open(t, dsn)
+	dir := filepath.Join(t.TempDir(), "spool")
+	require.NoError(t, os.MkdirAll(dir, 0o755)) // left by an earlier run: both writers open at start
+
+	stores := []*faultStore{{inner: repository.GormStore{DB: db}}, {inner: repository.GormStore{DB: db}}}
+	var writers []*repository.Writer
+	for _, s := range stores {
+		w, err := repository.OpenWriter(s, spoolCfg(dir))
+		require.NoError(t, err, "the second writer must not be refused because the first holds the lock")
+		writers = append(writers, w)
+		s.down.Store(true)
+	}
+	for i, w := range writers {
+		for j := range 50 {
+			require.True(t, w.Enqueue(requestBatch(fmt.Sprintf("/api/w%d/%d", i, j))))
+		}
+	}
+	for _, w := range writers {
+		waitFor(t, "outage rows spooled", func() bool { return w.Stats().Spooled == 50 })
+	}
+	dirs := map[string]bool{writers[0].Stats().SpoolDir: true, writers[1].Stats().SpoolDir: true}
+	require.Len(t, dirs, 2, "each writer has its own slot")
+	require.True(t, dirs[dir])
+	require.True(t, dirs[dir+"-2"])
+
+	// The second writer stops during the outage, its rows left on disk;
+	// the first recovers.
+	require.NoError(t, writers[1].Close(context.Background()))
+	require.Positive(t, writers[1].Stats().SpoolPending)
+	stores[0].down.Store(false)
+	waitFor(t, "first spool replayed", func() bool { return !writers[0].Stats().Degraded })
+
+	// A new writer takes the free slot and replays what the dead one left.
+	w3, err := repository.OpenWriter(repository.GormStore{DB: db}, spoolCfg(dir))
+	require.NoError(t, err)
+	waitFor(t, "left-over slot replayed", func() bool { return w3.Stats().Replayed == 50 })
+	require.Equal(t, dir+"-2", w3.Stats().SpoolDir)
+	require.NoError(t, w3.Close(context.Background()))
+	require.NoError(t, writers[0].Close(context.Background()))
+	total, distinct := countRows(t, dsn)
+	require.Equal(t, int64(100), total)
+	require.Equal(t, total, distinct)
+}

@@ -26,7 +26,8 @@ const DeadLetterFile = "rejected.spool"
 type replayState struct {
 	mu       sync.Mutex // orders appends against the replayer's "spool is empty" check
 	spool    *spool.Spool
-	degraded atomic.Bool // new batches go to the spool
+	dir      atomic.Pointer[string] // the slot in use: SpoolConfig.Dir or a sibling (see spoolSlots)
+	degraded atomic.Bool            // new batches go to the spool
 
 	kick        chan struct{} // wakes the replayer
 	quit        chan struct{} // stops the replayer
@@ -73,35 +74,82 @@ func (w *Writer) startSpool() error {
 	w.sp.abandon = make(chan struct{})
 	w.sp.ctx, w.sp.cancel = context.WithCancel(context.Background())
 	var err error
-	if _, statErr := os.Stat(w.cfg.Spool.Dir); statErr == nil {
-		w.sp.mu.Lock()
-		err = w.openSpoolLocked()
-		if err == nil && !w.sp.spool.Empty() {
-			st := w.sp.spool.Stats()
-			w.cfg.Logger.Warn("audit: replaying the spool left by an earlier run",
-				"dir", w.cfg.Spool.Dir, "batches", st.Records, "bytes", st.Bytes)
-			w.sp.degraded.Store(true)
-			w.kickReplayer()
-		}
-		w.sp.mu.Unlock()
+	w.sp.mu.Lock()
+	// A spool left by an earlier run (ours, or that of another instance
+	// that has not come back) is taken and replayed now.
+	err = w.openSpoolLocked(true)
+	if err == nil && w.sp.spool != nil && !w.sp.spool.Empty() {
+		st := w.sp.spool.Stats()
+		w.cfg.Logger.Warn("audit: replaying the spool left by an earlier run",
+			"dir", w.spoolDir(), "batches", st.Records, "bytes", st.Bytes)
+		w.sp.degraded.Store(true)
+		w.kickReplayer()
 	}
+	w.sp.mu.Unlock()
 	go w.replayLoop()
 	return err
 }
 
-// openSpoolLocked opens the spool if it is not open; w.sp.mu is held.
-func (w *Writer) openSpoolLocked() error {
+// spoolSlots is how many spool directories writers sharing one
+// SpoolConfig.Dir may use at once: Dir itself, then Dir-2 ... Dir-16.
+// Several trails of one process, or several instances of an application
+// started in one working directory, may write to the same audit database
+// and so resolve the same default spool; each locks the first free slot,
+// and a slot a dead instance left behind is replayed by whichever writer
+// takes it next.
+const spoolSlots = 16
+
+func (w *Writer) slotDir(i int) string {
+	if i == 0 {
+		return w.cfg.Spool.Dir
+	}
+	return fmt.Sprintf("%s-%d", w.cfg.Spool.Dir, i+1)
+}
+
+// spoolDir is the spool directory in use, or the configured one before a
+// spool was opened.
+func (w *Writer) spoolDir() string {
+	if d := w.sp.dir.Load(); d != nil {
+		return *d
+	}
+	return w.cfg.Spool.Dir
+}
+
+// openSpoolLocked opens the spool if it is not open, in the first slot no
+// other writer holds; w.sp.mu is held. With existingOnly, only slots that
+// already exist on disk are tried (and none is created).
+func (w *Writer) openSpoolLocked(existingOnly bool) error {
 	if w.sp.spool != nil {
 		return nil
 	}
-	s, err := spool.Open(w.cfg.Spool.Dir, spool.Options{
-		MaxBytes: w.cfg.Spool.MaxBytes, SegmentBytes: w.cfg.Spool.SegmentBytes, Logger: w.cfg.Logger,
-	})
-	if err != nil {
+	var lastErr error
+	for i := range spoolSlots {
+		dir := w.slotDir(i)
+		if existingOnly {
+			if _, err := os.Stat(dir); err != nil {
+				continue
+			}
+		}
+		s, err := spool.Open(dir, spool.Options{
+			MaxBytes: w.cfg.Spool.MaxBytes, SegmentBytes: w.cfg.Spool.SegmentBytes, Logger: w.cfg.Logger,
+		})
+		if errors.Is(err, spool.ErrLocked) {
+			lastErr = err
+			continue
+		}
+		if err != nil {
+			w.noteError(err)
+			return err
+		}
+		w.sp.spool = s
+		w.sp.dir.Store(&dir)
+		return nil
+	}
+	if lastErr != nil && !existingOnly {
+		err := fmt.Errorf("all %d spool slots of %s are in use: %w", spoolSlots, w.cfg.Spool.Dir, lastErr)
 		w.noteError(err)
 		return err
 	}
-	w.sp.spool = s
 	return nil
 }
 
@@ -140,7 +188,7 @@ func (w *Writer) flushSpooled(p *pending, batch *entities.Batch) {
 	w.sp.mu.Lock()
 	if !w.sp.degraded.Swap(true) {
 		w.cfg.Logger.Warn("audit: database write failed, batches go to the spool until it is replayed",
-			"dir", w.cfg.Spool.Dir, "error", err)
+			"dir", w.spoolDir(), "error", err)
 	}
 	w.spoolItems(p.items)
 	w.sp.mu.Unlock()
@@ -155,7 +203,7 @@ func (w *Writer) spoolItems(items []item) {
 		rows += it.rows
 		batches[i] = it.batch
 	}
-	err := w.openSpoolLocked()
+	err := w.openSpoolLocked(false)
 	var payload []byte
 	if err == nil {
 		payload, err = EncodeSpoolRecord(batches)
@@ -356,7 +404,7 @@ func (w *Writer) replayRecord(sp *spool.Spool, items []*entities.Batch, next spo
 
 // deadLetter keeps rows the database refuses in DeadLetterFile.
 func (w *Writer) deadLetter(payload []byte, rows int, why error) {
-	path := filepath.Join(w.cfg.Spool.Dir, DeadLetterFile)
+	path := filepath.Join(w.spoolDir(), DeadLetterFile)
 	w.failed.Add(int64(rows))
 	if err := spool.AppendFile(path, payload); err != nil {
 		w.cfg.Logger.Error("audit: rows refused by the database are lost: dead-letter file not writable",
@@ -390,7 +438,7 @@ func (w *Writer) closeSpool(ctx context.Context) {
 	}
 	if st := w.sp.spool.Stats(); st.Records > 0 {
 		w.cfg.Logger.Warn("audit: spooled batches kept on disk; they are replayed when the trail next opens this spool",
-			"dir", w.cfg.Spool.Dir, "batches", st.Records, "bytes", st.Bytes)
+			"dir", w.spoolDir(), "batches", st.Records, "bytes", st.Bytes)
 	}
 	_ = w.sp.spool.Close()
 }

@@ -217,7 +217,7 @@ type errorNote struct {
 func NewWriter(store Store, cfg WriterConfig) *Writer {
 	w, err := OpenWriter(store, cfg)
 	if err != nil {
-		w.cfg.Logger.Error("audit: spool not opened", "dir", w.cfg.Spool.Dir, "error", err)
+		w.cfg.Logger.Error("audit: spool not opened", "dir", w.spoolDir(), "error", err)
 	}
 	return w
 }
@@ -344,7 +344,7 @@ func (w *Writer) Stats() Stats {
 		Degraded:      w.sp.degraded.Load(),
 	}
 	if w.cfg.Spool.enabled() {
-		s.SpoolDir = w.cfg.Spool.Dir
+		s.SpoolDir = w.spoolDir()
 		if sp := w.spoolHandle(); sp != nil {
 			st := sp.Stats()
 			s.SpoolPending, s.SpoolBytes = st.Records, st.Bytes
