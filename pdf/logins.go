@@ -1,7 +1,6 @@
 package pdf
 
 import (
-	"fmt"
 	"io"
 	"iter"
 
@@ -26,21 +25,7 @@ func loginColumns() []column {
 // the iterator yields them; if it yields an error, rendering stops,
 // nothing is written and the error is returned wrapped.
 func WriteLoginReport(w io.Writer, meta Meta, logins iter.Seq2[*entities.LoginEvent, error]) error {
-	d, err := newDoc(meta)
-	if err != nil {
-		return err
-	}
-	var t *table
-	for l, err := range logins {
-		if err != nil {
-			return fmt.Errorf("pdf: reading login events: %w", err)
-		}
-		if l == nil {
-			continue
-		}
-		if t == nil {
-			t = d.startTable(loginColumns(), "")
-		}
+	return writeTableReport(w, meta, logins, "login events", loginColumns, func(t *table, l *entities.LoginEvent) []cell {
 		requestID := "-"
 		if l.RequestID != nil {
 			requestID = l.RequestID.String()
@@ -53,17 +38,8 @@ func WriteLoginReport(w io.Writer, meta Meta, logins iter.Seq2[*entities.LoginEv
 			requestID,
 		)
 		cells[1] = t.badge(1, orDash(clean(l.Status)), loginColour(l.Status), colWhite)
-		t.row(cells)
-		if d.err != nil {
-			return d.err
-		}
-	}
-	if t == nil {
-		d.message(emptyMessage)
-	} else {
-		t.end()
-	}
-	return d.finish(w)
+		return cells
+	})
 }
 
 // loginColour is the badge colour of a login status.

@@ -1,7 +1,6 @@
 package pdf
 
 import (
-	"fmt"
 	"io"
 	"iter"
 	"strconv"
@@ -29,22 +28,8 @@ func requestColumns() []column {
 // if it yields an error, rendering stops, nothing is written and the error
 // is returned wrapped.
 func WriteRequestReport(w io.Writer, meta Meta, requests iter.Seq2[*entities.RequestEvent, error]) error {
-	d, err := newDoc(meta)
-	if err != nil {
-		return err
-	}
-	var t *table
-	for r, err := range requests {
-		if err != nil {
-			return fmt.Errorf("pdf: reading request events: %w", err)
-		}
-		if r == nil {
-			continue
-		}
-		if t == nil {
-			t = d.startTable(requestColumns(), "")
-		}
-		t.row(t.textRow(
+	return writeTableReport(w, meta, requests, "request events", requestColumns, func(t *table, r *entities.RequestEvent) []cell {
+		return t.textRow(
 			formatTime(r.Datetime),
 			clean(r.Method),
 			clean(r.URL),
@@ -52,15 +37,6 @@ func WriteRequestReport(w io.Writer, meta Meta, requests iter.Seq2[*entities.Req
 			formatMS(r.ResponseTimeMS),
 			orDash(clean(r.UserID)),
 			orDash(clean(r.IPAddress)),
-		))
-		if d.err != nil {
-			return d.err
-		}
-	}
-	if t == nil {
-		d.message(emptyMessage)
-	} else {
-		t.end()
-	}
-	return d.finish(w)
+		)
+	})
 }

@@ -1,5 +1,11 @@
 package pdf
 
+import (
+	"fmt"
+	"io"
+	"iter"
+)
+
 // Table geometry in points.
 const (
 	cellPad    = 3.0
@@ -199,4 +205,37 @@ func (t *table) drawLine(x, y float64, i int, l cellLine) {
 	default:
 		d.text(x+cellPad, y+(l.h-l.font.size())/2, l.text, l.font, l.color)
 	}
+}
+
+// writeTableReport is the body of every one-table report: rows drawn one
+// at a time as the iterator yields them (nil rows skipped), the table
+// started at the first row, a message when there is none. what names the
+// rows in a wrapped iterator error.
+func writeTableReport[T any](w io.Writer, meta Meta, rows iter.Seq2[*T, error], what string, cols func() []column, cells func(t *table, r *T) []cell) error {
+	d, err := newDoc(meta)
+	if err != nil {
+		return err
+	}
+	var t *table
+	for r, err := range rows {
+		if err != nil {
+			return fmt.Errorf("pdf: reading %s: %w", what, err)
+		}
+		if r == nil {
+			continue
+		}
+		if t == nil {
+			t = d.startTable(cols(), "")
+		}
+		t.row(cells(t, r))
+		if d.err != nil {
+			return d.err
+		}
+	}
+	if t == nil {
+		d.message(emptyMessage)
+	} else {
+		t.end()
+	}
+	return d.finish(w)
 }
