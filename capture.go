@@ -3,7 +3,6 @@ package audit
 import (
 	"fmt"
 	"io"
-	"mime"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -65,23 +64,27 @@ func (w *responseTee) WriteString(s string) (int, error) {
 	return n, err
 }
 
+// mediaType is the lower-case media type of a Content-Type value, without
+// parameters. Unlike mime.ParseMediaType it allocates nothing for the
+// usual, already lower-case values.
+func mediaType(contentType string) string {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
+}
+
 // textual reports whether a body of this content type is worth storing as
 // text. An absent content type counts as text: the bytes are cleaned anyway.
 func textual(contentType string) bool {
 	if contentType == "" {
 		return true
 	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
-	}
+	mt := mediaType(contentType)
 	return strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "json") || strings.HasSuffix(mt, "xml") ||
 		mt == "application/x-www-form-urlencoded" || mt == "application/javascript"
 }
 
 func isJSON(contentType string) bool {
-	mt, _, _ := mime.ParseMediaType(contentType)
-	return strings.HasSuffix(mt, "json")
+	return strings.HasSuffix(mediaType(contentType), "json")
 }
 
 // storedBody turns captured bytes into the stored text: JSON as JSON text
@@ -117,7 +120,7 @@ func (p *policy) storedBody(c *bodyCapture, contentType string, declaredLength i
 			return fmt.Sprintf("[audit: invalid JSON body of %d bytes not stored: it may hold secrets]", total)
 		}
 		return string(c.buf)
-	case strings.HasPrefix(contentType, "application/x-www-form-urlencoded"):
+	case mediaType(contentType) == "application/x-www-form-urlencoded":
 		return p.redactor.Query(string(c.buf))
 	}
 	if p.containsSecretName(string(c.buf)) {

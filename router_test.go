@@ -504,3 +504,12 @@ func TestTwoTrailsOnOneAuditDatabase(t *testing.T) {
 	// During an outage each would spool into its own slot
 	// (repository.TestWritersSharingASpoolDirUseSeparateSlots).
 }
+
+func TestFormBodiesHaveSecretFieldsMasked(t *testing.T) {
+	h := newHarness(t, testdb.SQLite(t), audit.Options{}, true)
+	req := httptest.NewRequest("POST", "/api/echo/", strings.NewReader("name=Caneta&new_password=hunter2&qty=3"))
+	req.Header.Set("Content-Type", "Application/X-WWW-Form-Urlencoded; charset=UTF-8")
+	h.do(req)
+	r := h.only()
+	assert.Equal(t, "name=Caneta&new_password=********&qty=3", r.RequestBody)
+}
