@@ -20,6 +20,7 @@ import (
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/testlog"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
@@ -29,38 +30,20 @@ import (
 
 func init() { gin.SetMode(gin.TestMode) }
 
-// syncLog collects log output from concurrent goroutines.
-type syncLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // harness is an audited router on a real audit database.
 type harness struct {
 	t      *testing.T
 	router *gin.Engine
 	trail  *audit.Trail
 	db     *gorm.DB // a separate connection for reading what was stored
-	log    *syncLog
+	log    *testlog.Buffer
 }
 
 // newHarness builds gin.New() + Recovery + the audit middleware with the
 // demo-like routes used across tests.
 func newHarness(t *testing.T, dsn string, opts audit.Options, recovery bool) *harness {
 	t.Helper()
-	h := &harness{t: t, log: &syncLog{}}
+	h := &harness{t: t, log: &testlog.Buffer{}}
 	opts.DSN = dsn
 	opts.Logger = slog.New(slog.NewTextHandler(h.log, nil))
 	trail, err := audit.Open(opts)

@@ -1,7 +1,6 @@
 package demo_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/example/demo"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/testlog"
 	"github.com/gin-gonic/gin"
 	gojwt "github.com/golang-jwt/jwt/v4"
 	"github.com/stretchr/testify/assert"
@@ -28,29 +28,12 @@ import (
 )
 
 // ginLog collects gin's access log, shared by every test of the package.
-var ginLog = &lockedBuffer{}
+var ginLog = &testlog.Buffer{}
 
 func init() {
 	gin.SetMode(gin.TestMode)
 	gin.DefaultWriter = ginLog
 	gin.DefaultErrorWriter = ginLog
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 const jwtTestSecret = "login-test-signing-key-0123456789"
@@ -62,13 +45,13 @@ type loginApp struct {
 	t      *testing.T
 	app    *demo.App
 	audit  *gorm.DB // a separate connection, to read what was stored
-	log    *lockedBuffer
+	log    *testlog.Buffer
 	userID string // the demo user's id in the app database
 }
 
 func newLoginApp(t *testing.T, auditDSN string, password string) *loginApp {
 	t.Helper()
-	la := &loginApp{t: t, log: &lockedBuffer{}}
+	la := &loginApp{t: t, log: &testlog.Buffer{}}
 	app, err := demo.New(demo.Config{
 		AppDSN:       filepath.Join(t.TempDir(), "app.sqlite3"),
 		AuditDSN:     auditDSN,
