@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 
+	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 )
@@ -93,13 +95,7 @@ func (h *handlers) apiProcess(c *gin.Context) {
 }
 
 func (h *handlers) apiEndpoints(c *gin.Context) {
-	p := newParams(withDefaultPeriod(c.Request.URL.Query()), endpointParams...)
-	f := p.endpointFilter()
-	if p.err != nil {
-		fail(c, p.err)
-		return
-	}
-	stats, err := repository.EndpointStats(c.Request.Context(), h.db, f)
+	_, stats, err := h.endpointStats(c)
 	if err != nil {
 		fail(c, err)
 		return
@@ -141,4 +137,18 @@ func (h *handlers) apiHealth(c *gin.Context) {
 		}
 	}
 	c.JSON(status, out)
+}
+
+// endpointStats reads the endpoint filters of c (the last 7 days when no
+// period is given) and returns them with the summary. A bad parameter is
+// a *paramError, which fail and renderError answer with 400.
+func (h *handlers) endpointStats(c *gin.Context) (url.Values, []entities.EndpointStats, error) {
+	q := withDefaultPeriod(c.Request.URL.Query())
+	p := newParams(q, endpointParams...)
+	f := p.endpointFilter()
+	if p.err != nil {
+		return q, nil, p.err
+	}
+	stats, err := repository.EndpointStats(c.Request.Context(), h.db, f)
+	return q, stats, err
 }

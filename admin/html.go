@@ -104,14 +104,7 @@ type endpointsView struct {
 }
 
 func (h *handlers) endpointsPage(c *gin.Context) {
-	q := withDefaultPeriod(c.Request.URL.Query())
-	p := newParams(q, endpointParams...)
-	f := p.endpointFilter()
-	if p.err != nil {
-		h.renderError(c, "endpoints", q, p.err)
-		return
-	}
-	stats, err := repository.EndpointStats(c.Request.Context(), h.db, f)
+	q, stats, err := h.endpointStats(c)
 	if err != nil {
 		h.renderError(c, "endpoints", q, err)
 		return

@@ -142,14 +142,7 @@ func (h *handlers) pdfProcesses(c *gin.Context) {
 }
 
 func (h *handlers) pdfEndpoints(c *gin.Context) {
-	q := withDefaultPeriod(c.Request.URL.Query())
-	p := newParams(q, endpointParams...)
-	f := p.endpointFilter()
-	if p.err != nil {
-		fail(c, p.err)
-		return
-	}
-	stats, err := repository.EndpointStats(c.Request.Context(), h.db, f)
+	q, stats, err := h.endpointStats(c)
 	if err != nil {
 		fail(c, err)
 		return
