@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"sync"
 
 	"github.com/gin-audit-trail/audit/entities"
@@ -17,13 +19,15 @@ const ContextKey = "audit"
 // record logins and processes. Its methods are safe for concurrent use, and
 // a nil *Event (a request that is not audited) ignores every call.
 type Event struct {
-	id    entities.ID
-	trail *Trail
+	id       entities.ID
+	trail    *Trail
+	decision decision // what the policy decided for this request, once
 
 	mu         sync.Mutex
 	userID     string
-	extra      any
-	hasExtra   bool
+	extra      any            // SetExtra's document
+	hasExtra   bool           // SetExtra was called
+	merged     map[string]any // MergeExtra's members, added to the document
 	finalized  bool
 	contribute []func(b *entities.Batch) // rows added to the request's batch at the end
 	login      *loginRecord              // SignedIn, LoginFailed or SignedOut (login.go)
@@ -61,14 +65,38 @@ func (e *Event) Trail() *Trail {
 	return e.trail
 }
 
-// SetExtra stores v, marshalled as JSON with secrets masked, in the request
-// event's extra_informations. A later call replaces an earlier one.
+// SetExtra stores v, marshalled as JSON with secrets masked, as the
+// request event's extra_informations, replacing what SetExtra and
+// MergeExtra set before. A json.RawMessage or []byte holding a JSON
+// document is stored as that document (not as a JSON string of its text);
+// a []byte that is not JSON is stored as a JSON string. A request for
+// which nothing is set stores SQL NULL.
 func (e *Event) SetExtra(v any) {
 	if e == nil {
 		return
 	}
 	e.mu.Lock()
-	e.extra, e.hasExtra = v, true
+	e.extra, e.hasExtra, e.merged = v, true, nil
+	e.mu.Unlock()
+}
+
+// MergeExtra adds members to the request event's extra information, so
+// that several handlers and middlewares can each contribute keys: a later
+// value of a key replaces an earlier one, other keys are kept. The members
+// are merged into the object set by SetExtra, if any; a SetExtra value that
+// is not a JSON object is kept under the key "value". Values are marshalled
+// like SetExtra's.
+func (e *Event) MergeExtra(members map[string]any) {
+	if e == nil || len(members) == 0 {
+		return
+	}
+	e.mu.Lock()
+	if e.merged == nil {
+		e.merged = make(map[string]any, len(members))
+	}
+	for k, v := range members {
+		e.merged[k] = v
+	}
 	e.mu.Unlock()
 }
 
@@ -111,18 +139,63 @@ func (e *Event) Contribute(f func(b *entities.Batch)) bool {
 }
 
 // finish closes the event to further contributions and returns what the
-// handlers set.
+// handlers set; extra is nil when nothing was set.
 func (e *Event) finish() (userID string, extra []byte, contribute []func(*entities.Batch)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.finalized = true
-	if e.hasExtra {
-		if b, err := json.Marshal(e.extra); err == nil {
-			extra = b
-		} else {
-			e.trail.log.Warn("audit: SetExtra value cannot be marshalled to JSON", "request_id", e.id.String(), "error", err)
+	if e.hasExtra || len(e.merged) > 0 {
+		var err error
+		if extra, err = e.extraDocument(); err != nil {
+			e.trail.log.Warn("audit: extra information cannot be marshalled to JSON", "request_id", e.id.String(), "error", err)
 			extra, _ = json.Marshal(map[string]string{"audit_error": "extra information not serialisable: " + err.Error()})
 		}
 	}
 	return e.userID, extra, e.contribute
+}
+
+// extraDocument builds the extra information: SetExtra's document with
+// MergeExtra's members merged in.
+func (e *Event) extraDocument() ([]byte, error) {
+	var base []byte
+	if e.hasExtra {
+		var err error
+		if base, err = marshalExtra(e.extra); err != nil {
+			return nil, err
+		}
+	}
+	if len(e.merged) == 0 {
+		return base, nil
+	}
+	doc := map[string]json.RawMessage{}
+	if base != nil && json.Unmarshal(base, &doc) != nil {
+		doc = map[string]json.RawMessage{"value": base}
+	}
+	for k, v := range e.merged {
+		b, err := marshalExtra(v)
+		if err != nil {
+			return nil, fmt.Errorf("member %q: %w", k, err)
+		}
+		doc[k] = b
+	}
+	return json.Marshal(doc)
+}
+
+// marshalExtra marshals v as JSON, keeping a JSON document given as
+// json.RawMessage or []byte as it is (compacted).
+func marshalExtra(v any) ([]byte, error) {
+	var raw []byte
+	switch d := v.(type) {
+	case json.RawMessage:
+		raw = d
+	case []byte:
+		raw = d
+	default:
+		return json.Marshal(v)
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) == nil {
+		return buf.Bytes(), nil
+	}
+	return json.Marshal(string(raw)) // not JSON: kept as a JSON string
 }

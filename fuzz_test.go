@@ -218,7 +218,7 @@ func (r *fuzzRig) check(t *testing.T, method, path, query string, body []byte, c
 	}
 	for name, v := range map[string]string{
 		"url": row.URL, "query_params": row.QueryParams, "request_body": row.RequestBody,
-		"response_body": row.ResponseBody, "extra_informations": row.ExtraInformations,
+		"response_body": row.ResponseBody, "extra_informations": string(row.ExtraInformations),
 		"error_message": row.ErrorMessage, "user_id": row.UserID, "method": row.Method,
 	} {
 		if strings.Contains(v, fuzzSecret) {

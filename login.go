@@ -88,12 +88,17 @@ func (t *Trail) addLogin(c *gin.Context, ev *Event, b *entities.Batch) {
 	rec := ev.takeLogin()
 	inferred := false
 	if rec == nil {
-		if len(b.Logins) > 0 || c.Request.Method != http.MethodPost || !t.policy.isAuthURL(c.Request.URL.Path) {
+		d := ev.decision
+		if len(b.Logins) > 0 || c.Request.Method != http.MethodPost || (!d.login && !d.logout) {
 			return
 		}
 		inferred = true
 		rec = &loginRecord{status: entities.LoginFailed, at: time.Now().UTC()}
 		switch {
+		case d.logout && req.StatusCode >= 200 && req.StatusCode < 300:
+			rec.status, rec.userID = entities.LoginSignOut, req.UserID
+		case d.logout:
+			rec.reason = "the logout was refused"
 		case req.StatusCode == t.policy.authFailed:
 			rec.reason = "answered with the failed-login status"
 		case req.UserID == "":
@@ -131,7 +136,7 @@ func (t *Trail) loginRow(requestID entities.ID, rec *loginRecord, requestUser st
 	return row
 }
 
-func (t *Trail) loginExtra(v map[string]any) string {
+func (t *Trail) loginExtra(v map[string]any) entities.JSONText {
 	doc, err := json.Marshal(v)
 	if err != nil {
 		return ""

@@ -104,7 +104,7 @@ func TestEventLoginMethodsRecordOneLoginEventPerRequest(t *testing.T) {
 		assert.Equal(t, "mallory", l[0].Username)
 		assert.Empty(t, l[0].UserID)
 		assert.Empty(t, req.UserID)
-		assert.JSONEq(t, `{"reason":"wrong one-time code"}`, l[0].ExtraInformations)
+		assert.JSONEq(t, `{"reason":"wrong one-time code"}`, string(l[0].ExtraInformations))
 
 		req, l = e.loginFor("/api/signout/")
 		require.Len(t, l, 1)
@@ -194,10 +194,10 @@ func TestLoginsAreInferredForAuthURLsNoHookDescribed(t *testing.T) {
 			Where("r.url = ? AND r.method = ?", "/api/token/", "POST").Find(&rows).Error)
 		require.Len(t, rows, 1)
 		assert.Equal(t, entities.LoginFailed, rows[0].Status)
-		assert.Contains(t, rows[0].ExtraInformations, `"inferred_from_status":401`)
+		assert.Contains(t, string(rows[0].ExtraInformations), `"inferred_from_status":401`)
 
 		_, ok := e.loginFor("/api/token/ok/")
-		assert.NotContains(t, ok[0].ExtraInformations, "secret-token")
+		assert.NotContains(t, string(ok[0].ExtraInformations), "secret-token")
 	})
 }
 

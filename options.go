@@ -33,14 +33,21 @@ type Options struct {
 	// after Include (RE2 has no look-ahead, so exclusions live here).
 	Exclude []string
 
-	// AuthURLs are the login paths: requests to them never have their
-	// bodies stored, and a POST to them records exactly one login event,
+	// AuthURLs are the login paths: requests to them are audited whatever
+	// Include and Exclude say, never have their bodies stored, and a POST to them records exactly one login event,
 	// the one a handler described (Event.SignedIn, LoginFailed, SignedOut)
 	// or else one inferred from the answer: "Sign in" for a 2xx with a
 	// known user, "Failed" otherwise. A logout path listed here must call
 	// SignedOut (jwtaudit does), or it would be inferred as a sign in.
 	// Default /api/token/.
 	AuthURLs []string
+	// LogoutURLs are the logout paths. Like AuthURLs they are audited
+	// whatever Include and Exclude say, and never store bodies. A POST to
+	// one records exactly one login event: the one a handler described
+	// (jwtaudit calls SignedOut), or else one inferred from the answer:
+	// "Sign out" of the request's user for a 2xx, "Failed" otherwise (a
+	// rejected token, as drf-audit-trail records it). Default none.
+	LogoutURLs []string
 	// AuthFailedStatus is the status code of a failed login, used when a
 	// POST to an auth URL ends without SignedIn or LoginFailed having
 	// described it. Default 401.
@@ -107,6 +114,7 @@ const DefaultMaxBodyBytes = 64 << 10
 type policy struct {
 	include, exclude []*regexp.Regexp
 	authURLs         map[string]bool
+	logoutURLs       map[string]bool
 	authFailed       int
 	skipReq, skipRes []bodyRule
 	maxBody          int
@@ -119,7 +127,7 @@ type bodyRule struct {
 }
 
 func compilePolicy(o Options) (*policy, error) {
-	p := &policy{authURLs: map[string]bool{}, authFailed: o.AuthFailedStatus, maxBody: o.MaxBodyBytes}
+	p := &policy{authURLs: map[string]bool{}, logoutURLs: map[string]bool{}, authFailed: o.AuthFailedStatus, maxBody: o.MaxBodyBytes}
 	include := o.Include
 	if include == nil {
 		include = []string{`^/api/`}
@@ -137,6 +145,9 @@ func compilePolicy(o Options) (*policy, error) {
 	}
 	for _, u := range auth {
 		p.authURLs[u] = true
+	}
+	for _, u := range o.LogoutURLs {
+		p.logoutURLs[u] = true
 	}
 	if p.authFailed == 0 {
 		p.authFailed = 401
@@ -182,8 +193,33 @@ func compileRules(field string, rules []BodyRule) ([]bodyRule, error) {
 	return out, nil
 }
 
-// audited reports whether a request to path is recorded.
-func (p *policy) audited(path string) bool {
+// decision is the policy's verdict on one request, evaluated once when
+// the request starts and kept on its Event, so that no later step tests
+// the path again.
+type decision struct {
+	audited       bool // the request is recorded at all
+	storeRequest  bool // its request body is kept
+	storeResponse bool // its response body is kept
+	login         bool // its path is an auth URL: a POST is a login attempt
+	logout        bool // its path is a logout URL: a POST is a logout
+}
+
+// decide evaluates the policy for one request. Auth and logout URLs are
+// audited whatever Include and Exclude say, and never store bodies.
+func (p *policy) decide(method, path string) decision {
+	d := decision{login: p.authURLs[path], logout: p.logoutURLs[path]}
+	d.audited = d.login || d.logout || p.matches(path)
+	if !d.audited {
+		return d
+	}
+	bodies := p.maxBody > 0 && !d.login && !d.logout
+	d.storeRequest = bodies && !matchRule(p.skipReq, method, path)
+	d.storeResponse = bodies && !matchRule(p.skipRes, method, path)
+	return d
+}
+
+// matches applies Include, then Exclude.
+func (p *policy) matches(path string) bool {
 	in := false
 	for _, re := range p.include {
 		if re.MatchString(path) {
@@ -202,8 +238,6 @@ func (p *policy) audited(path string) bool {
 	return true
 }
 
-func (p *policy) isAuthURL(path string) bool { return p.authURLs[path] }
-
 func matchRule(rules []bodyRule, method, path string) bool {
 	for _, r := range rules {
 		if (r.method == "" || r.method == method) && r.route.MatchString(path) {
@@ -211,14 +245,4 @@ func matchRule(rules []bodyRule, method, path string) bool {
 		}
 	}
 	return false
-}
-
-// storeRequestBody and storeResponseBody apply the skip rules; auth URLs
-// never store bodies.
-func (p *policy) storeRequestBody(method, path string) bool {
-	return p.maxBody > 0 && !p.isAuthURL(path) && !matchRule(p.skipReq, method, path)
-}
-
-func (p *policy) storeResponseBody(method, path string) bool {
-	return p.maxBody > 0 && !p.isAuthURL(path) && !matchRule(p.skipRes, method, path)
 }

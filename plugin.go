@@ -139,18 +139,16 @@ func (t *Trail) Record(ctx context.Context, b *entities.Batch) error {
 // exactly what it would get without the middleware.
 func (t *Trail) Middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		path := c.Request.URL.Path
-		if !t.policy.audited(path) {
+		d := t.policy.decide(c.Request.Method, c.Request.URL.Path)
+		if !d.audited {
 			c.Next()
 			return
 		}
 		start := time.Now()
-		method := c.Request.Method
-		ar := &auditedRequest{Event: Event{id: entities.NewID(), trail: t}}
+		ar := &auditedRequest{Event: Event{id: entities.NewID(), trail: t, decision: d}}
 		ev, x := &ar.Event, &ar.exchange
 		c.Set(ContextKey, ev)
-		storeResponse := t.policy.storeResponseBody(method, path)
-		x.begin(c, t.policy.storeRequestBody(method, path), storeResponse, t.policy.maxBody)
+		x.begin(c, d.storeRequest, d.storeResponse, t.policy.maxBody)
 
 		panicking := true
 		defer func() {
@@ -160,13 +158,13 @@ func (t *Trail) Middleware() gin.HandlerFunc {
 			rec := recover()
 			stack := debug.Stack()
 			x.end(c)
-			t.finish(c, ev, x, storeResponse, start, &panicInfo{value: rec, stack: stack})
+			t.finish(c, ev, x, start, &panicInfo{value: rec, stack: stack})
 			panic(rec) // let gin.Recovery (or net/http) answer as without auditing
 		}()
 		c.Next()
 		panicking = false
 		x.end(c)
-		t.finish(c, ev, x, storeResponse, start, nil)
+		t.finish(c, ev, x, start, nil)
 	}
 }
 
@@ -183,7 +181,7 @@ type panicInfo struct {
 }
 
 // finish builds the request's rows and hands them to the writer.
-func (t *Trail) finish(c *gin.Context, ev *Event, x *exchange, storeResponse bool, start time.Time, p *panicInfo) {
+func (t *Trail) finish(c *gin.Context, ev *Event, x *exchange, start time.Time, p *panicInfo) {
 	elapsed := time.Since(start)
 	userID, extra, contribute := ev.finish()
 	if userID == "" && t.resolve != nil {
@@ -207,7 +205,7 @@ func (t *Trail) finish(c *gin.Context, ev *Event, x *exchange, storeResponse boo
 	if x.tapped {
 		r.RequestBody = t.policy.requestBody(&x.reqBody, req)
 	}
-	if storeResponse && req.Method != http.MethodHead {
+	if ev.decision.storeResponse && req.Method != http.MethodHead {
 		r.ResponseBody = t.policy.responseBody(&x.res, c.Writer.Header(), x.encodingAtStart)
 	}
 	if len(extra) > 0 {
@@ -219,14 +217,19 @@ func (t *Trail) finish(c *gin.Context, ev *Event, x *exchange, storeResponse boo
 			r.StatusCode = http.StatusInternalServerError // what gin.Recovery answers
 		}
 		r.ErrorType = fmt.Sprintf("panic: %T", p.value)
+		if err, ok := p.value.(error); ok {
+			r.ErrorType = "panic: " + errorType(err)
+		}
 		r.ErrorMessage = fmt.Sprint(p.value)
 		r.ErrorStacktrace = string(p.stack)
 	case len(c.Errors) > 0:
-		last := c.Errors.Last()
-		r.ErrorType = fmt.Sprintf("%T", last.Err)
+		r.ErrorType = errorType(c.Errors.Last().Err)
 		msgs := make([]string, len(c.Errors))
 		for i, e := range c.Errors {
 			msgs[i] = e.Error()
+			if r.ErrorStacktrace == "" {
+				r.ErrorStacktrace = stackTrace(c.Errors[len(c.Errors)-1-i].Err)
+			}
 		}
 		r.ErrorMessage = strings.Join(msgs, "\n")
 	}
@@ -239,12 +242,12 @@ func (t *Trail) finish(c *gin.Context, ev *Event, x *exchange, storeResponse boo
 	t.submit(c.Request.Context(), batch)
 }
 
-func (t *Trail) redactJSON(doc []byte) string {
+func (t *Trail) redactJSON(doc []byte) entities.JSONText {
 	out, err := t.policy.redactor.JSON(doc)
 	if err != nil {
-		return string(doc)
+		return entities.JSONText(doc)
 	}
-	return string(out)
+	return entities.JSONText(out)
 }
 
 func (t *Trail) submit(ctx context.Context, b *entities.Batch) {

@@ -142,17 +142,17 @@ func stampUser(b *entities.Batch, user string) {
 func (t *Trail) redactProcessRows(b *entities.Batch) {
 	for i := range b.Processes {
 		p := &b.Processes[i]
-		t.redactJSONField(&p.ExtraInformations)
+		t.redactJSONField((*string)(&p.ExtraInformations))
 		t.redactJSONField(&p.Description)
 	}
 	for i := range b.Steps {
 		s := &b.Steps[i]
-		t.redactJSONField(&s.ExtraInformations)
+		t.redactJSONField((*string)(&s.ExtraInformations))
 		t.redactJSONField(&s.Description)
 	}
 	for i := range b.Registrations {
 		r := &b.Registrations[i]
-		t.redactJSONField(&r.ExtraInformations)
+		t.redactJSONField((*string)(&r.ExtraInformations))
 		t.redactJSONField(&r.Description)
 	}
 }

@@ -3,7 +3,7 @@
 // registration events that applications use to describe business processes.
 //
 // Every id is a UUIDv7 assigned in the process ([NewID]); every Datetime is
-// UTC and indexed; ExtraInformations is JSON text (or empty).
+// UTC and indexed; ExtraInformations is JSON text, NULL when nothing was set.
 package entities
 
 import "time"
@@ -34,7 +34,7 @@ type RequestEvent struct {
 	ErrorType         string    `gorm:"size:255" json:"error_type"`
 	ErrorMessage      string    `gorm:"type:text" json:"error_message"`
 	ErrorStacktrace   string    `gorm:"type:text" json:"error_stacktrace"`
-	ExtraInformations string    `gorm:"type:text" json:"extra_informations"`
+	ExtraInformations JSONText  `gorm:"type:text" json:"extra_informations"`
 }
 
 // TableName is the audit table for request events.
@@ -49,7 +49,7 @@ type LoginEvent struct {
 	RequestID         *ID       `gorm:"index" json:"request_id"`
 	UserID            string    `gorm:"size:255;index" json:"user_id"`
 	Username          string    `gorm:"size:255;index" json:"username"`
-	ExtraInformations string    `gorm:"type:text" json:"extra_informations"`
+	ExtraInformations JSONText  `gorm:"type:text" json:"extra_informations"`
 }
 
 // TableName is the audit table for login events.
@@ -64,7 +64,7 @@ type ProcessEvent struct {
 	Description       string    `gorm:"type:text" json:"description"`
 	CreatedBy         string    `gorm:"size:255;index" json:"created_by"`
 	RequestID         *ID       `gorm:"index" json:"request_id"`
-	ExtraInformations string    `gorm:"type:text" json:"extra_informations"`
+	ExtraInformations JSONText  `gorm:"type:text" json:"extra_informations"`
 }
 
 // TableName is the audit table for process events.
@@ -81,7 +81,7 @@ type StepEvent struct {
 	StepOrder          int       `gorm:"not null" json:"step_order"`
 	TotalRegistrations int       `gorm:"not null;default:1" json:"total_registrations"`
 	CreatedBy          string    `gorm:"size:255" json:"created_by"`
-	ExtraInformations  string    `gorm:"type:text" json:"extra_informations"`
+	ExtraInformations  JSONText  `gorm:"type:text" json:"extra_informations"`
 }
 
 // TableName is the audit table for step events.
@@ -96,7 +96,7 @@ type RegistrationEvent struct {
 	Name              string    `gorm:"size:255" json:"name"`
 	Description       string    `gorm:"type:text" json:"description"`
 	CreatedBy         string    `gorm:"size:255" json:"created_by"`
-	ExtraInformations string    `gorm:"type:text" json:"extra_informations"`
+	ExtraInformations JSONText  `gorm:"type:text" json:"extra_informations"`
 }
 
 // TableName is the audit table for registration events.

@@ -168,7 +168,7 @@ func TestSignInAndFailuresThroughGinJWT(t *testing.T) {
 		require.Len(t, l, 1)
 		assert.Equal(t, entities.LoginFailed, l[0].Status)
 		assert.Equal(t, "mallory", l[0].Username, "form bodies")
-		assert.JSONEq(t, `{"reason":"incorrect Username or Password"}`, l[0].ExtraInformations)
+		assert.JSONEq(t, `{"reason":"incorrect Username or Password"}`, string(l[0].ExtraInformations))
 
 		e.post("/api/login/", "application/x-www-form-urlencoded", `{"username":"carol","password":"guess"}`)
 		_, l = e.last()
@@ -178,7 +178,7 @@ func TestSignInAndFailuresThroughGinJWT(t *testing.T) {
 		e.post("/api/login/", "application/json", `{"username":"x","note":"db down"}`)
 		_, l = e.last()
 		require.Len(t, l, 1)
-		assert.JSONEq(t, `{"reason":"authentication failed"}`, l[0].ExtraInformations, "an application error's text is not stored")
+		assert.JSONEq(t, `{"reason":"authentication failed"}`, string(l[0].ExtraInformations), "an application error's text is not stored")
 
 		e.post("/api/login/", "application/json", `{"username":"bob"}`)
 		req, l = e.last()
@@ -186,7 +186,7 @@ func TestSignInAndFailuresThroughGinJWT(t *testing.T) {
 		require.Len(t, l, 1)
 		assert.Equal(t, entities.LoginFailed, l[0].Status, "authenticated, but no token could be issued")
 		assert.Equal(t, "bob", l[0].Username)
-		assert.JSONEq(t, `{"reason":"failed to create JWT Token"}`, l[0].ExtraInformations)
+		assert.JSONEq(t, `{"reason":"failed to create JWT Token"}`, string(l[0].ExtraInformations))
 
 		big := `{"username":"alice","pad":"` + strings.Repeat("x", 100<<10) + `","password":"pw"}`
 		w = e.post("/api/login/", "application/json", big)
@@ -208,7 +208,7 @@ func TestFailureReasonIsConfigurable(t *testing.T) {
 	_, l := e.last()
 	require.Len(t, l, 1)
 	assert.Equal(t, "zed", l[0].Username)
-	assert.JSONEq(t, `{"reason":"custom: incorrect Username or Password"}`, l[0].ExtraInformations)
+	assert.JSONEq(t, `{"reason":"custom: incorrect Username or Password"}`, string(l[0].ExtraInformations))
 }
 
 func TestUnauthorizedOutsideLoginIsNotAFailedLogin(t *testing.T) {

@@ -203,7 +203,7 @@ func (r *Run) SetExtra(v any) {
 	}
 	doc := marshal(v)
 	r.mu.Lock()
-	r.process.ExtraInformations = doc
+	r.process.ExtraInformations = entities.JSONText(doc)
 	r.mu.Unlock()
 }
 
@@ -431,7 +431,7 @@ func (s *Step) SetExtra(v any) {
 	}
 	doc := marshal(v)
 	s.run.mu.Lock()
-	s.row.ExtraInformations = doc
+	s.row.ExtraInformations = entities.JSONText(doc)
 	s.run.mu.Unlock()
 }
 
@@ -496,7 +496,7 @@ func Description(text string) Option {
 // extra_informations.
 func Extra(v any) Option {
 	doc := marshal(v)
-	return func(r *entities.RegistrationEvent) { r.ExtraInformations = doc }
+	return func(r *entities.RegistrationEvent) { r.ExtraInformations = entities.JSONText(doc) }
 }
 
 // JSON returns v marshalled as JSON, for descriptions that carry

@@ -82,11 +82,11 @@ func TestRegistrationsAndRollups(t *testing.T) {
 	r := d.Steps[0].Registrations[1]
 	require.True(t, r.Success)
 	require.Equal(t, "ok", r.Description)
-	require.JSONEq(t, `{"fields":4}`, r.ExtraInformations)
+	require.JSONEq(t, `{"fields":4}`, string(r.ExtraInformations))
 	f := d.Steps[1].Registrations[0]
 	require.False(t, f.Success)
 	require.Equal(t, "UNIQUE constraint failed", f.Description)
-	require.JSONEq(t, `{"code":"X1"}`, f.ExtraInformations)
+	require.JSONEq(t, `{"code":"X1"}`, string(f.ExtraInformations))
 }
 
 func TestAppendToHandsEachRowOverOnce(t *testing.T) {

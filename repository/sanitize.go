@@ -55,7 +55,7 @@ func (s sanitizer) batch(b *entities.Batch) {
 		s.field(t, "error_type", &r.ErrorType, maxShort)
 		s.field(t, "error_message", &r.ErrorMessage, unboundText)
 		s.field(t, "error_stacktrace", &r.ErrorStacktrace, unboundText)
-		s.field(t, "extra_informations", &r.ExtraInformations, unboundText)
+		s.field(t, "extra_informations", (*string)(&r.ExtraInformations), unboundText)
 	}
 	for i := range b.Logins {
 		l := &b.Logins[i]
@@ -63,7 +63,7 @@ func (s sanitizer) batch(b *entities.Batch) {
 		s.field(t, "status", &l.Status, maxStatus)
 		s.field(t, "user_id", &l.UserID, maxShort)
 		s.field(t, "username", &l.Username, maxShort)
-		s.field(t, "extra_informations", &l.ExtraInformations, unboundText)
+		s.field(t, "extra_informations", (*string)(&l.ExtraInformations), unboundText)
 	}
 	for i := range b.Processes {
 		p := &b.Processes[i]
@@ -71,7 +71,7 @@ func (s sanitizer) batch(b *entities.Batch) {
 		s.field(t, "name", &p.Name, maxShort)
 		s.field(t, "description", &p.Description, unboundText)
 		s.field(t, "created_by", &p.CreatedBy, maxShort)
-		s.field(t, "extra_informations", &p.ExtraInformations, unboundText)
+		s.field(t, "extra_informations", (*string)(&p.ExtraInformations), unboundText)
 	}
 	for i := range b.Steps {
 		st := &b.Steps[i]
@@ -79,7 +79,7 @@ func (s sanitizer) batch(b *entities.Batch) {
 		s.field(t, "name", &st.Name, maxShort)
 		s.field(t, "description", &st.Description, unboundText)
 		s.field(t, "created_by", &st.CreatedBy, maxShort)
-		s.field(t, "extra_informations", &st.ExtraInformations, unboundText)
+		s.field(t, "extra_informations", (*string)(&st.ExtraInformations), unboundText)
 	}
 	for i := range b.Registrations {
 		r := &b.Registrations[i]
@@ -87,6 +87,6 @@ func (s sanitizer) batch(b *entities.Batch) {
 		s.field(t, "name", &r.Name, maxShort)
 		s.field(t, "description", &r.Description, unboundText)
 		s.field(t, "created_by", &r.CreatedBy, maxShort)
-		s.field(t, "extra_informations", &r.ExtraInformations, unboundText)
+		s.field(t, "extra_informations", (*string)(&r.ExtraInformations), unboundText)
 	}
 }

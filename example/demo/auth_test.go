@@ -194,7 +194,7 @@ func TestFailedLoginsStoreTheUsernameTriedAndNoUser(t *testing.T) {
 			assert.Empty(t, l.UserID, tc.name)
 			require.NotNil(t, l.RequestID, tc.name)
 			assert.Equal(t, r.ID, *l.RequestID, tc.name)
-			assert.JSONEq(t, fmt.Sprintf(`{"reason":%q}`, tc.reason), l.ExtraInformations, tc.name)
+			assert.JSONEq(t, fmt.Sprintf(`{"reason":%q}`, tc.reason), string(l.ExtraInformations), tc.name)
 		}
 	})
 }

@@ -181,7 +181,7 @@ func TestDemoCreateProductDuplicateCode(t *testing.T) {
 		save := p.Steps[1]
 		require.Equal(t, []regView{{false, "Salvar no banco de dados"}}, regsOf(save))
 		require.Equal(t, "product with this code already exists.", save.Registrations[0].Description)
-		require.Contains(t, save.Registrations[0].ExtraInformations, `"code":"CAFE-1"`)
+		require.Contains(t, string(save.Registrations[0].ExtraInformations), `"code":"CAFE-1"`)
 
 		// The rollups as the admin lists them: one success, one failure.
 		ctx := context.Background()
