@@ -72,6 +72,37 @@ type EndpointStats struct {
 	Count     int64   `json:"count"`
 	Errors    int64   `json:"errors"`     // status code >= 500 or an error recorded
 	ErrorRate float64 `json:"error_rate"` // Errors / Count, 0..1
+	MeanMS    float64 `json:"mean_ms"`    // the mean response time, drf-audit-trail's chart
 	P50MS     float64 `json:"p50_ms"`
 	P95MS     float64 `json:"p95_ms"`
+}
+
+// LoginRow is a login event with what the login list shows of the request
+// that carried it: the client's IP, the answer's status code and the URL
+// (empty when the request is unknown).
+type LoginRow struct {
+	LoginEvent
+	IPAddress         string `json:"ip_address"`
+	RequestStatusCode int    `json:"request_status_code"`
+	URL               string `json:"url"`
+}
+
+// StepRow is a step with its process's name and the counts of its
+// registrations: the step list's row.
+type StepRow struct {
+	StepEvent
+	ProcessName   string  `json:"process_name"`
+	Registrations int64   `json:"registrations"`
+	Succeeded     int64   `json:"succeeded"`
+	Failed        int64   `json:"failed"`
+	Outcome       Outcome `json:"outcome"`
+}
+
+// RegistrationRow is a registration with its step and process: the
+// registration list's row.
+type RegistrationRow struct {
+	RegistrationEvent
+	StepName    string `json:"step_name"`
+	ProcessID   ID     `json:"process_id"`
+	ProcessName string `json:"process_name"`
 }

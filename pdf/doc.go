@@ -29,6 +29,24 @@ type Meta struct {
 	// GeneratedAt is shown in UTC on the first page. The zero time means
 	// now.
 	GeneratedAt time.Time
+	// UserName names a user id for display in the user columns and fields
+	// (the admin passes its Config.UserNames resolver). It returns "" for
+	// an unknown user, which is then shown by id. Nil shows ids.
+	UserName func(id string) string
+}
+
+// user is how a report shows the user id: "name (id)" when UserName knows
+// the user, the id otherwise, "-" for none.
+func (m Meta) user(id string) string {
+	if id == "" {
+		return "-"
+	}
+	if m.UserName != nil {
+		if name := m.UserName(id); name != "" && name != id {
+			return clean(name) + " (" + clean(id) + ")"
+		}
+	}
+	return clean(id)
 }
 
 // Filter is one label/value pair of the filters that selected a report's

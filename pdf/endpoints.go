@@ -20,16 +20,17 @@ const (
 func endpointColumns() []column {
 	return []column{
 		{title: "Method", width: 45},
-		{title: "URL", width: 250},
+		{title: "URL", width: 210},
 		{title: "Count", width: 55, right: true},
-		{title: "Errors %", width: 55, right: true},
-		{title: "p50 ms", width: 55, right: true},
+		{title: "Errors %", width: 50, right: true},
+		{title: "Mean ms", width: 50, right: true},
+		{title: "p50 ms", width: 50, right: true},
 		{title: "p95 ms", width: 55, right: true},
 	}
 }
 
 // WriteEndpointReport writes a per-endpoint performance report to w: a
-// table of every method and URL with its request count, error rate and
+// table of every method and URL with its request count, error rate, mean,
 // median (p50) and 95th-percentile (p95) response times, followed by
 // horizontal bar charts of the p95 time, the request count and the error
 // rate, each scaled to its largest value.
@@ -50,6 +51,7 @@ func WriteEndpointReport(w io.Writer, meta Meta, stats []entities.EndpointStats)
 			clean(s.URL),
 			strconv.FormatInt(s.Count, 10),
 			formatPercent(s.ErrorRate),
+			formatMS(s.MeanMS),
 			formatMS(s.P50MS),
 			formatMS(s.P95MS),
 		))

@@ -3,6 +3,7 @@ package pdf
 import (
 	"io"
 	"iter"
+	"strconv"
 
 	"github.com/gin-audit-trail/audit/entities"
 )
@@ -13,29 +14,33 @@ func loginColumns() []column {
 	return []column{
 		{title: "Datetime (UTC)", width: 90},
 		{title: "Status", width: 55},
-		{title: "Username", width: 115},
-		{title: "User ID", width: 75},
-		{title: "Request ID", width: 180},
+		{title: "Username", width: 80},
+		{title: "User", width: 75},
+		{title: "IP", width: 70},
+		{title: "Code", width: 30, right: true},
+		{title: "URL", width: 115},
 	}
 }
 
 // WriteLoginReport writes a PDF table of login events to w: datetime,
-// status (Sign in, Sign out or Failed), username, user id and the id of
-// the request that carried the login. Events are drawn one at a time as
+// status (Sign in, Sign out or Failed), username, user, and the IP, status
+// code and URL of the request that carried the login. Events are drawn one at a time as
 // the iterator yields them; if it yields an error, rendering stops,
 // nothing is written and the error is returned wrapped.
-func WriteLoginReport(w io.Writer, meta Meta, logins iter.Seq2[*entities.LoginEvent, error]) error {
-	return writeTableReport(w, meta, logins, "login events", loginColumns, func(t *table, l *entities.LoginEvent) []cell {
-		requestID := "-"
-		if l.RequestID != nil {
-			requestID = l.RequestID.String()
+func WriteLoginReport(w io.Writer, meta Meta, logins iter.Seq2[*entities.LoginRow, error]) error {
+	return writeTableReport(w, meta, logins, "login events", loginColumns, func(t *table, l *entities.LoginRow) []cell {
+		code := "-"
+		if l.RequestStatusCode != 0 {
+			code = strconv.Itoa(l.RequestStatusCode)
 		}
 		cells := t.textRow(
 			formatTime(l.Datetime),
 			"",
 			orDash(clean(l.Username)),
-			orDash(clean(l.UserID)),
-			requestID,
+			meta.user(l.UserID),
+			orDash(clean(l.IPAddress)),
+			code,
+			orDash(clean(l.URL)),
 		)
 		cells[1] = t.badge(1, orDash(clean(l.Status)), loginColour(l.Status), colWhite)
 		return cells

@@ -12,13 +12,15 @@ import (
 )
 
 // sampleLogins returns one login event of each status.
-func sampleLogins() []*entities.LoginEvent {
+func sampleLogins() []*entities.LoginRow {
 	at := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
 	req := entities.NewID()
-	return []*entities.LoginEvent{
-		{ID: entities.NewID(), Datetime: at, Status: entities.LoginSignIn, RequestID: &req, UserID: "42", Username: "joão.conceição"},
-		{ID: entities.NewID(), Datetime: at.Add(time.Hour), Status: entities.LoginSignOut, UserID: "42", Username: "joão.conceição"},
-		{ID: entities.NewID(), Datetime: at.Add(2 * time.Hour), Status: entities.LoginFailed, Username: "invasor"},
+	return []*entities.LoginRow{
+		{LoginEvent: entities.LoginEvent{ID: entities.NewID(), Datetime: at, Status: entities.LoginSignIn, RequestID: &req, UserID: "42", Username: "joão.conceição"},
+			IPAddress: "203.0.113.7", RequestStatusCode: 200, URL: "/api/token/"},
+		{LoginEvent: entities.LoginEvent{ID: entities.NewID(), Datetime: at.Add(time.Hour), Status: entities.LoginSignOut, UserID: "42", Username: "joão.conceição"}},
+		{LoginEvent: entities.LoginEvent{ID: entities.NewID(), Datetime: at.Add(2 * time.Hour), Status: entities.LoginFailed, Username: "invasor"},
+			IPAddress: "198.51.100.9", RequestStatusCode: 401, URL: "/api/token/"},
 	}
 }
 
@@ -28,18 +30,25 @@ func TestLoginReport(t *testing.T) {
 		return WriteLoginReport(w, testMeta("Acessos"), rows(logins, nil))
 	})
 	text := pdfText(t, b, 0)
-	assert.Contains(t, text, "Datetime (UTC) Status Username User ID Request ID")
+	assert.Contains(t, text, "Datetime (UTC) Status Username User IP Code URL")
 	assert.Equal(t, 2, strings.Count(text, "joão.conceição"))
 	assert.Contains(t, text, "Sign in")
 	assert.Contains(t, text, "Sign out")
 	assert.Contains(t, text, "Failed")
 	assert.Contains(t, text, "2024-05-01 11:00:00")
-	assert.Contains(t, strings.Join(strings.Fields(text), ""), logins[0].RequestID.String())
+	assert.Contains(t, text, "203.0.113.7")
+	assert.Contains(t, text, "198.51.100.9 401 /api/token/")
+	assert.Contains(t, text, "42", "without a UserName resolver the user is shown by id")
+
+	named := testMeta("Acessos")
+	named.UserName = func(id string) string { return map[string]string{"42": "joana"}[id] }
+	text = pdfText(t, render(t, func(w *bytes.Buffer) error { return WriteLoginReport(w, named, rows(logins, nil)) }), 0)
+	assert.Contains(t, text, "joana (42)", "the resolver names the user")
 }
 
 func TestLoginReportEmptyAndError(t *testing.T) {
 	b := render(t, func(w *bytes.Buffer) error {
-		return WriteLoginReport(w, testMeta("Acessos"), rows[entities.LoginEvent](nil, nil))
+		return WriteLoginReport(w, testMeta("Acessos"), rows[entities.LoginRow](nil, nil))
 	})
 	assert.Contains(t, pdfText(t, b, 0), "No rows match these filters.")
 

@@ -89,6 +89,7 @@ func (f font) bold() bool {
 type doc struct {
 	pdf    *gopdf.GoPdf
 	title  string
+	meta   Meta
 	page   int
 	y      float64
 	err    error
@@ -121,6 +122,7 @@ func newDoc(meta Meta) (*doc, error) {
 	d := &doc{
 		pdf:    p,
 		title:  title,
+		meta:   meta,
 		widths: [2]map[rune]float64{{}, {}},
 	}
 	d.newPage()

@@ -78,7 +78,7 @@ func (d *doc) process(p *entities.ProcessDetail) {
 		d.y += 17
 	}
 	d.field("ID", ev.ID.String(), fieldLabelW)
-	d.field("Created by", clean(ev.CreatedBy), fieldLabelW)
+	d.field("Created by", d.meta.user(ev.CreatedBy), fieldLabelW)
 	d.field("Created at", formatTime(ev.Datetime)+" UTC", fieldLabelW)
 	if ev.RequestID != nil {
 		d.field("Request", ev.RequestID.String(), fieldLabelW)

@@ -35,7 +35,7 @@ func WriteRequestReport(w io.Writer, meta Meta, requests iter.Seq2[*entities.Req
 			clean(r.URL),
 			strconv.Itoa(r.StatusCode),
 			formatMS(r.ResponseTimeMS),
-			orDash(clean(r.UserID)),
+			meta.user(r.UserID),
 			orDash(clean(r.IPAddress)),
 		)
 	})

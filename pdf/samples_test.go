@@ -36,7 +36,7 @@ func TestWriteSamples(t *testing.T) {
 			return WriteRequestReport(w, testMeta("Requisições da API"), rows(requests, nil))
 		},
 		"logins": func(w *bytes.Buffer) error {
-			return WriteLoginReport(w, testMeta("Entradas e saídas"), rows[entities.LoginEvent](sampleLogins(), nil))
+			return WriteLoginReport(w, testMeta("Entradas e saídas"), rows[entities.LoginRow](sampleLogins(), nil))
 		},
 		"endpoints": func(w *bytes.Buffer) error {
 			return WriteEndpointReport(w, testMeta("Desempenho por endpoint"), sampleStats(12))

@@ -141,7 +141,13 @@ func listPage[T any](ctx context.Context, db *gorm.DB, o ListOptions, build func
 // a time, up to max rows (0: no limit). It stops at the first error, which
 // it yields.
 func streamRows[T any](ctx context.Context, db *gorm.DB, o ListOptions, max int, build func(*gorm.DB) *gorm.DB, key func(*T) ListCursor) iter.Seq2[*T, error] {
-	return func(yield func(*T, error) bool) {
+	return enrichedStream(streamPages(ctx, db, o, max, build, key), func(rows []T) ([]T, error) { return rows, nil })
+}
+
+// streamPages yields the pages of a keyset query, streamPageRows rows at a
+// time, up to max rows (0: no limit), then stops; an error ends it.
+func streamPages[T any](ctx context.Context, db *gorm.DB, o ListOptions, max int, build func(*gorm.DB) *gorm.DB, key func(*T) ListCursor) iter.Seq2[[]T, error] {
+	return func(yield func([]T, error) bool) {
 		seen := 0
 		for {
 			o.Limit = streamPageRows
@@ -160,10 +166,8 @@ func streamRows[T any](ctx context.Context, db *gorm.DB, o ListOptions, max int,
 				yield(nil, err)
 				return
 			}
-			for i := range page.Items {
-				if !yield(&page.Items[i], nil) {
-					return
-				}
+			if len(page.Items) > 0 && !yield(page.Items, nil) {
+				return
 			}
 			seen += len(page.Items)
 			if page.Next == "" {
@@ -173,4 +177,72 @@ func streamRows[T any](ctx context.Context, db *gorm.DB, o ListOptions, max int,
 			o.After = &c
 		}
 	}
+}
+
+// enrichedStream turns each page of pages into rows of another type with
+// enrich (one query per page, not per row) and yields them one by one.
+func enrichedStream[T, R any](pages iter.Seq2[[]T, error], enrich func([]T) ([]R, error)) iter.Seq2[*R, error] {
+	return func(yield func(*R, error) bool) {
+		for page, err := range pages {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			rows, err := enrich(page)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for i := range rows {
+				if !yield(&rows[i], nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// enrichedPage is listPage followed by enrich.
+func enrichedPage[T, R any](ctx context.Context, db *gorm.DB, o ListOptions, build func(*gorm.DB) *gorm.DB, key func(*T) ListCursor, enrich func([]T) ([]R, error)) (ListPage[R], error) {
+	page, err := listPage(ctx, db, o, build, key)
+	if err != nil {
+		return ListPage[R]{}, err
+	}
+	items, err := enrich(page.Items)
+	if err != nil {
+		return ListPage[R]{}, err
+	}
+	if items == nil {
+		items = []R{}
+	}
+	return ListPage[R]{Items: items, Next: page.Next}, nil
+}
+
+// idsOf collects the distinct non-nil ids that id returns for rows.
+func idsOf[T any](rows []T, id func(*T) *entities.ID) []entities.ID {
+	seen := make(map[entities.ID]bool, len(rows))
+	var out []entities.ID
+	for i := range rows {
+		if v := id(&rows[i]); v != nil && !seen[*v] {
+			seen[*v] = true
+			out = append(out, *v)
+		}
+	}
+	return out
+}
+
+// loadByID reads the columns cols of the rows of T's table whose id is in
+// ids (in chunks), into a map by id.
+func loadByID[T any](ctx context.Context, db *gorm.DB, ids []entities.ID, cols []string, id func(*T) entities.ID) (map[entities.ID]T, error) {
+	out := make(map[entities.ID]T, len(ids))
+	for chunk := range chunks(ids) {
+		var rows []T
+		if err := db.WithContext(ctx).Select(cols).Where("id IN ?", chunk).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[id(&r)] = r
+		}
+	}
+	return out, nil
 }

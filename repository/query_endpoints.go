@@ -35,8 +35,8 @@ const maxEndpoints = 5000
 const endpoint = "COALESCE(NULLIF(route, ''), url)"
 
 // EndpointStats summarises request events per method and endpoint (the
-// route template, or the url when no route matched), busiest first: count, errors (status >= 500 or an error recorded), error rate and
-// the 50th and 95th percentiles of the response time, interpolated
+// route template, or the url when no route matched), busiest first: count, errors (status >= 500 or an error recorded), error rate, the
+// mean response time and the 50th and 95th percentiles of the response time, interpolated
 // linearly between the closest ranks (PostgreSQL's percentile_cont).
 //
 // PostgreSQL computes the percentiles with percentile_cont. SQLite has no
@@ -50,7 +50,8 @@ func EndpointStats(ctx context.Context, db *gorm.DB, f EndpointFilter) ([]entiti
 	f.Limit = min(f.Limit, maxEndpoints)
 	base := f.requests().apply(db.WithContext(ctx).Model(&entities.RequestEvent{}))
 	const counts = `method, ` + endpoint + ` AS url, COUNT(*) AS count,
-		SUM(CASE WHEN status_code >= 500 OR error_type <> '' THEN 1 ELSE 0 END) AS errors`
+		SUM(CASE WHEN status_code >= 500 OR error_type <> '' THEN 1 ELSE 0 END) AS errors,
+		AVG(response_time_ms) AS mean_ms`
 	var stats []entities.EndpointStats
 	pg := db.Dialector.Name() == "postgres"
 	sel := counts
