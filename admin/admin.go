@@ -14,10 +14,14 @@
 //	GET /logins                HTML login list
 //	GET /processes             HTML process tree
 //	GET /processes/:id         HTML process detail
+//	GET /steps                 HTML step list (success=true|false)
+//	GET /registrations         HTML registration list (success=true|false)
 //	GET /endpoints             HTML per-endpoint summary
 //	GET /api/requests          JSON list; /api/requests/:id the detail
 //	GET /api/logins            JSON list
 //	GET /api/processes         JSON list; /api/processes/:id the detail
+//	GET /api/steps             JSON list (process=, search=, success=)
+//	GET /api/registrations     JSON list (process=, step=, search=, success=)
 //	GET /api/endpoints         JSON per-endpoint statistics
 //	GET /api/health            JSON: database reachable, writer counters
 //	GET /reports/requests.pdf  PDF reports, with the same filters as the
@@ -30,9 +34,11 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
@@ -79,6 +85,17 @@ type Config struct {
 	// PageSize is the default number of rows per list page (limit=
 	// overrides it, up to repository.MaxListLimit). Default 50.
 	PageSize int
+	// UserName names a user id for display, as the Django admin shows the
+	// user rather than its primary key: the viewer shows the name, every
+	// JSON list adds it as "user_name" beside "user_id" (or beside
+	// "created_by" for processes, steps and registrations), and the PDF
+	// reports show "name (id)". It returns "" for an unknown user. Answers
+	// are cached for UserNameTTL; an error is logged and the id shown.
+	// Nil shows ids.
+	UserName func(ctx context.Context, userID string) (string, error)
+	// UserNameTTL is how long a name from UserName is reused. Default 5
+	// minutes.
+	UserNameTTL time.Duration
 	// MaxReportRows caps the rows of one PDF report; the report says so on
 	// its first page when the cap was reached. Default 10000.
 	MaxReportRows int
@@ -118,7 +135,7 @@ func Mount(group *gin.RouterGroup, src Source, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	h := &handlers{src: src, db: src.DB(), cfg: cfg, base: strings.TrimSuffix(group.BasePath(), "/"), views: views}
+	h := &handlers{src: src, db: src.DB(), cfg: cfg, base: strings.TrimSuffix(group.BasePath(), "/"), views: views, users: newUserNames(cfg)}
 
 	chain := []gin.HandlerFunc{secureHeaders}
 	if cfg.Authorize != nil {
@@ -152,30 +169,29 @@ type handlers struct {
 	cfg   Config
 	base  string // the group's path without a trailing slash
 	views *views
+	users *userNames
 }
 
 func (h *handlers) routes(g *gin.RouterGroup) {
 	g.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, h.base+"/requests") })
 	g.GET("/static/admin.css", serveCSS)
 
-	g.GET("/requests", h.requestsPage)
+	for _, l := range h.lists() {
+		g.GET("/"+l.name, l.html)
+		g.GET("/api/"+l.name, l.json)
+		if l.pdf != nil {
+			g.GET("/reports/"+l.name+".pdf", l.pdf)
+		}
+	}
 	g.GET("/requests/:id", h.requestPage)
-	g.GET("/logins", h.loginsPage)
-	g.GET("/processes", h.processesPage)
 	g.GET("/processes/:id", h.processPage)
 	g.GET("/endpoints", h.endpointsPage)
 
-	g.GET("/api/requests", h.apiRequests)
 	g.GET("/api/requests/:id", h.apiRequest)
-	g.GET("/api/logins", h.apiLogins)
-	g.GET("/api/processes", h.apiProcesses)
 	g.GET("/api/processes/:id", h.apiProcess)
 	g.GET("/api/endpoints", h.apiEndpoints)
 	g.GET("/api/health", h.apiHealth)
 
-	g.GET("/reports/requests.pdf", h.pdfRequests)
-	g.GET("/reports/logins.pdf", h.pdfLogins)
-	g.GET("/reports/processes.pdf", h.pdfProcesses)
 	g.GET("/reports/endpoints.pdf", h.pdfEndpoints)
 }
 

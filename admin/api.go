@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/repository"
@@ -19,21 +18,6 @@ func fail(c *gin.Context, err error) {
 		slog.Error("audit admin: request failed", "path", c.Request.URL.Path, "error", err)
 	}
 	c.AbortWithStatusJSON(status, gin.H{"error": msg})
-}
-
-func (h *handlers) apiRequests(c *gin.Context) {
-	p := newParams(c.Request.URL.Query(), slices.Concat(requestParams, pageParams)...)
-	f, o := p.requestFilter(), p.list(h.cfg.PageSize)
-	if p.err != nil {
-		fail(c, p.err)
-		return
-	}
-	page, err := repository.ListRequests(c.Request.Context(), h.db, f, o)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
 }
 
 func (h *handlers) apiRequest(c *gin.Context) {
@@ -50,36 +34,6 @@ func (h *handlers) apiRequest(c *gin.Context) {
 	c.JSON(http.StatusOK, d)
 }
 
-func (h *handlers) apiLogins(c *gin.Context) {
-	p := newParams(c.Request.URL.Query(), slices.Concat(loginParams, pageParams)...)
-	f, o := p.loginFilter(), p.list(h.cfg.PageSize)
-	if p.err != nil {
-		fail(c, p.err)
-		return
-	}
-	page, err := repository.ListLogins(c.Request.Context(), h.db, f, o)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
-}
-
-func (h *handlers) apiProcesses(c *gin.Context) {
-	p := newParams(c.Request.URL.Query(), slices.Concat(processParams, pageParams)...)
-	f, o := p.processFilter(), p.list(h.cfg.PageSize)
-	if p.err != nil {
-		fail(c, p.err)
-		return
-	}
-	page, err := h.processes(c.Request.Context(), f, o)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
-}
-
 func (h *handlers) apiProcess(c *gin.Context) {
 	id, err := parseID(c.Param("id"))
 	if err != nil {
@@ -91,7 +45,7 @@ func (h *handlers) apiProcess(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, newProcessView(d))
+	c.JSON(http.StatusOK, h.processView(c.Request.Context(), d))
 }
 
 func (h *handlers) apiEndpoints(c *gin.Context) {

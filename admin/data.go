@@ -14,8 +14,10 @@ import (
 // viewer show it.
 type processView struct {
 	Process entities.ProcessEvent `json:"process"`
-	Outcome entities.Outcome      `json:"outcome"`
-	Steps   []stepView            `json:"steps"`
+	// UserName names the process's created_by (Config.UserName).
+	UserName string           `json:"user_name"`
+	Outcome  entities.Outcome `json:"outcome"`
+	Steps    []stepView       `json:"steps"`
 }
 
 // stepView is a step with its registrations, its outcome and the number of
@@ -25,6 +27,13 @@ type stepView struct {
 	Registrations []entities.RegistrationEvent `json:"registrations"`
 	Outcome       entities.Outcome             `json:"outcome"`
 	Missing       int                          `json:"missing"`
+}
+
+// processView is d as the admin shows it, with its creator's name.
+func (h *handlers) processView(ctx context.Context, d *entities.ProcessDetail) processView {
+	v := newProcessView(d)
+	v.UserName = h.users.name(ctx, d.Process.CreatedBy)
+	return v
 }
 
 func newProcessView(d *entities.ProcessDetail) processView {
@@ -42,6 +51,7 @@ func newProcessView(d *entities.ProcessDetail) processView {
 // requestDetail is a request with its login events, processes and error.
 type requestDetail struct {
 	Request   entities.RequestEvent `json:"request"`
+	UserName  string                `json:"user_name"` // names Request.UserID (Config.UserName)
 	Logins    []entities.LoginEvent `json:"logins"`
 	Processes []processView         `json:"processes"`
 }
@@ -55,7 +65,7 @@ func (h *handlers) requestDetail(ctx context.Context, id entities.ID) (*requestD
 	if err != nil {
 		return nil, err
 	}
-	d := &requestDetail{Request: *r, Logins: logins, Processes: []processView{}}
+	d := &requestDetail{Request: *r, UserName: h.users.name(ctx, r.UserID), Logins: logins, Processes: []processView{}}
 	if d.Logins == nil {
 		d.Logins = []entities.LoginEvent{}
 	}
@@ -63,41 +73,9 @@ func (h *handlers) requestDetail(ctx context.Context, id entities.ID) (*requestD
 		if err != nil {
 			return nil, err
 		}
-		d.Processes = append(d.Processes, newProcessView(p))
+		d.Processes = append(d.Processes, h.processView(ctx, p))
 	}
 	return d, nil
-}
-
-// processPage is one page of processes.
-type processPage struct {
-	Items []processView `json:"items"`
-	Next  string        `json:"next,omitempty"`
-}
-
-// processes reads one page: StreamProcesses with a limit of one more than
-// the page, so the extra process tells whether a next page exists.
-func (h *handlers) processes(ctx context.Context, f repository.ProcessFilter, o repository.ListOptions) (processPage, error) {
-	n := o.Limit
-	f.Descending = !o.Ascending
-	f.Limit = n + 1
-	f.PageSize = n + 1
-	if o.After != nil {
-		f.After = &repository.ProcessCursor{Datetime: o.After.Datetime, ID: o.After.ID}
-	}
-	page := processPage{Items: []processView{}}
-	var last *entities.ProcessEvent
-	for p, err := range repository.StreamProcesses(ctx, h.db, f) {
-		if err != nil {
-			return processPage{}, err
-		}
-		if len(page.Items) == n {
-			page.Next = repository.ListCursor{Datetime: last.Datetime, ID: last.ID}.String()
-			break
-		}
-		page.Items = append(page.Items, newProcessView(p))
-		last = &page.Items[len(page.Items)-1].Process
-	}
-	return page, nil
 }
 
 // errorStatus maps an error to the HTTP status and the message shown to

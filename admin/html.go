@@ -3,7 +3,6 @@ package admin
 import (
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/repository"
@@ -14,23 +13,6 @@ import (
 // dropped: a report covers every matching row).
 func (h *handlers) pdfLink(path string, q url.Values) string {
 	return link(h.base+path, q, "after", "", "limit", "")
-}
-
-func (h *handlers) requestsPage(c *gin.Context) {
-	q := c.Request.URL.Query()
-	p := newParams(q, slices.Concat(requestParams, pageParams)...)
-	f, o := p.requestFilter(), p.list(h.cfg.PageSize)
-	if p.err != nil {
-		h.renderError(c, "requests", q, p.err)
-		return
-	}
-	page, err := repository.ListRequests(c.Request.Context(), h.db, f, o)
-	if err != nil {
-		h.renderError(c, "requests", q, err)
-		return
-	}
-	h.render(c, http.StatusOK, "requests", pageData{Page: "Requests", Nav: "requests", Query: q,
-		PDF: h.pdfLink("/reports/requests.pdf", q), Data: page})
 }
 
 func (h *handlers) requestPage(c *gin.Context) {
@@ -48,40 +30,6 @@ func (h *handlers) requestPage(c *gin.Context) {
 		PDF: h.pdfLink("/reports/processes.pdf", url.Values{"request": {id.String()}}), Data: d})
 }
 
-func (h *handlers) loginsPage(c *gin.Context) {
-	q := c.Request.URL.Query()
-	p := newParams(q, slices.Concat(loginParams, pageParams)...)
-	f, o := p.loginFilter(), p.list(h.cfg.PageSize)
-	if p.err != nil {
-		h.renderError(c, "logins", q, p.err)
-		return
-	}
-	page, err := repository.ListLogins(c.Request.Context(), h.db, f, o)
-	if err != nil {
-		h.renderError(c, "logins", q, err)
-		return
-	}
-	h.render(c, http.StatusOK, "logins", pageData{Page: "Logins", Nav: "logins", Query: q,
-		PDF: h.pdfLink("/reports/logins.pdf", q), Data: page})
-}
-
-func (h *handlers) processesPage(c *gin.Context) {
-	q := c.Request.URL.Query()
-	p := newParams(q, slices.Concat(processParams, pageParams)...)
-	f, o := p.processFilter(), p.list(h.cfg.PageSize)
-	if p.err != nil {
-		h.renderError(c, "processes", q, p.err)
-		return
-	}
-	page, err := h.processes(c.Request.Context(), f, o)
-	if err != nil {
-		h.renderError(c, "processes", q, err)
-		return
-	}
-	h.render(c, http.StatusOK, "processes", pageData{Page: "Processes", Nav: "processes", Query: q,
-		PDF: h.pdfLink("/reports/processes.pdf", q), Data: page})
-}
-
 func (h *handlers) processPage(c *gin.Context) {
 	id, err := parseID(c.Param("id"))
 	if err != nil {
@@ -94,7 +42,7 @@ func (h *handlers) processPage(c *gin.Context) {
 		return
 	}
 	h.render(c, http.StatusOK, "process", pageData{Page: "Process " + d.Process.Name, Nav: "processes",
-		PDF: h.pdfLink("/reports/processes.pdf", url.Values{"id": {id.String()}}), Data: newProcessView(d)})
+		PDF: h.pdfLink("/reports/processes.pdf", url.Values{"id": {id.String()}}), Data: h.processView(c.Request.Context(), d)})
 }
 
 // endpointsView is the data of the endpoints page.

@@ -173,7 +173,7 @@ func (p *params) status(name string) (lo, hi int) {
 	return n, n
 }
 
-var loginParams = []string{"status", "user", "ip", "from", "to"}
+var loginParams = []string{"status", "user", "ip", "code", "url", "search", "from", "to"}
 
 // loginStatuses maps accepted spellings to the stored statuses.
 var loginStatuses = map[string]string{
@@ -183,7 +183,13 @@ var loginStatuses = map[string]string{
 }
 
 func (p *params) loginFilter() repository.LoginFilter {
-	f := repository.LoginFilter{User: p.str("user", 255), IPAddress: p.str("ip", 64), Time: p.timeRange()}
+	f := repository.LoginFilter{User: p.str("user", 255), IPAddress: p.str("ip", 64), URL: p.str("url", 2048),
+		Search: p.str("search", 255), Time: p.timeRange()}
+	if lo, hi := p.status("code"); lo != hi {
+		p.fail(badf("code: give one status code, such as 401"))
+	} else {
+		f.RequestStatusCode = lo
+	}
 	if s := p.str("status", 16); s != "" {
 		st, ok := loginStatuses[strings.ToLower(s)]
 		if !ok {
@@ -229,6 +235,49 @@ func (p *params) sameOutcome(have, want entities.Outcome) entities.Outcome {
 		p.fail(badf("success and outcome disagree"))
 	}
 	return want
+}
+
+var stepParams = []string{"process", "search", "success", "from", "to"}
+
+// stepFilter reads process (an id), search, success (true/false), from, to.
+func (p *params) stepFilter() repository.StepFilter {
+	return repository.StepFilter{ProcessID: p.id("process"), Search: p.str("search", 255), Success: p.success(), Time: p.timeRange()}
+}
+
+var registrationParams = []string{"process", "step", "search", "success", "from", "to"}
+
+// registrationFilter reads process and step (ids), search, success, from,
+// to.
+func (p *params) registrationFilter() repository.RegistrationFilter {
+	return repository.RegistrationFilter{ProcessID: p.id("process"), StepID: p.id("step"), Search: p.str("search", 255),
+		Success: p.success(), Time: p.timeRange()}
+}
+
+// success reads success=true|false; nil when absent.
+func (p *params) success() *bool {
+	switch p.oneOf("success", "true", "false") {
+	case "true":
+		v := true
+		return &v
+	case "false":
+		v := false
+		return &v
+	}
+	return nil
+}
+
+// id reads an id parameter; nil when absent.
+func (p *params) id(name string) *entities.ID {
+	s := p.str(name, 64)
+	if s == "" {
+		return nil
+	}
+	id, err := entities.ParseID(s)
+	if err != nil {
+		p.fail(badf("%s: %q is not an id", name, s))
+		return nil
+	}
+	return &id
 }
 
 var endpointParams = []string{"method", "url", "from", "to", "limit"}

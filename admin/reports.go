@@ -50,8 +50,8 @@ func report(c *gin.Context, name string, write func(w *pdfWriter) error) {
 // filterLabels names the query parameters on a report's first page.
 var filterLabels = []struct{ key, label string }{
 	{"id", "Process id"}, {"request", "Request id"},
-	{"method", "Method"}, {"status", "Status"}, {"user", "User"}, {"ip", "IP address"},
-	{"url", "URL"}, {"url_match", "URL match"}, {"name", "Name"}, {"search", "Name contains"},
+	{"method", "Method"}, {"status", "Status"}, {"code", "Status code"}, {"user", "User"}, {"ip", "IP address"},
+	{"url", "URL"}, {"url_match", "URL match"}, {"name", "Name"}, {"search", "Search"},
 	{"outcome", "Outcome"}, {"success", "Success"}, {"from", "From (UTC)"}, {"to", "To (UTC)"},
 	{"order", "Order"}, {"limit", "Limit"},
 }
@@ -74,34 +74,6 @@ func (h *handlers) meta(title string, q url.Values, capped bool) pdf.Meta {
 // reportOrder reads order= for a report (newest first by default).
 func reportOrder(p *params) repository.ListOptions {
 	return repository.ListOptions{Ascending: p.oneOf("order", "desc", "asc") == "asc"}
-}
-
-func (h *handlers) pdfRequests(c *gin.Context) {
-	q := c.Request.URL.Query()
-	p := newParams(q, slices.Concat(requestParams, []string{"order"})...)
-	f, o := p.requestFilter(), reportOrder(p)
-	if p.err != nil {
-		fail(c, p.err)
-		return
-	}
-	rows := repository.StreamRequests(c.Request.Context(), h.db, f, o, h.cfg.MaxReportRows)
-	report(c, "audit-requests", func(w *pdfWriter) error {
-		return pdf.WriteRequestReport(w, h.meta("Request report", q, true), rows)
-	})
-}
-
-func (h *handlers) pdfLogins(c *gin.Context) {
-	q := c.Request.URL.Query()
-	p := newParams(q, slices.Concat(loginParams, []string{"order"})...)
-	f, o := p.loginFilter(), reportOrder(p)
-	if p.err != nil {
-		fail(c, p.err)
-		return
-	}
-	rows := repository.StreamLogins(c.Request.Context(), h.db, f, o, h.cfg.MaxReportRows)
-	report(c, "audit-logins", func(w *pdfWriter) error {
-		return pdf.WriteLoginReport(w, h.meta("Login report", q, true), rows)
-	})
 }
 
 // pdfProcesses reports one process (id=) or the processes matching the
@@ -127,8 +99,10 @@ func (h *handlers) pdfProcesses(c *gin.Context) {
 			fail(c, err)
 			return
 		}
+		meta := h.meta("Process report", q, false)
+		meta.UserName = h.users.forReport(ctx)
 		report(c, "audit-process", func(w *pdfWriter) error {
-			return pdf.WriteProcessReport(w, h.meta("Process report", q, false), func(yield func(*entities.ProcessDetail, error) bool) {
+			return pdf.WriteProcessReport(w, meta, func(yield func(*entities.ProcessDetail, error) bool) {
 				yield(d, nil)
 			})
 		})
@@ -136,8 +110,10 @@ func (h *handlers) pdfProcesses(c *gin.Context) {
 	}
 	f.Descending = !o.Ascending
 	f.Limit = h.cfg.MaxReportRows
+	meta := h.meta("Process report", q, true)
+	meta.UserName = h.users.forReport(ctx)
 	report(c, "audit-processes", func(w *pdfWriter) error {
-		return pdf.WriteProcessReport(w, h.meta("Process report", q, true), repository.StreamProcesses(ctx, h.db, f))
+		return pdf.WriteProcessReport(w, meta, repository.StreamProcesses(ctx, h.db, f))
 	})
 }
 

@@ -23,7 +23,7 @@ var templateFS embed.FS
 var adminCSS []byte
 
 // pages are the viewer's templates, each rendered inside layout.html.
-var pages = []string{"requests", "request", "logins", "processes", "process", "endpoints", "error"}
+var pages = []string{"requests", "request", "logins", "processes", "process", "steps", "registrations", "endpoints", "error"}
 
 // views holds one parsed template set per page.
 type views struct {
@@ -125,6 +125,7 @@ var funcs = template.FuncMap{
 		return "muted"
 	},
 	"pretty": pretty,
+	"who":    who,
 	"list":   func(s ...string) []string { return s },
 	"node":   func(base string, p processView) treeNode { return treeNode{base, p} },
 	"bar":    bar,
@@ -185,4 +186,13 @@ func bar(v, max float64) string {
 	}
 	n := int(math.Ceil(v / max * 100))
 	return fmt.Sprintf("w%d", min(n, 100))
+}
+
+// who shows a user: "name (id)" when the name is known and differs from
+// the id, else the id.
+func who(name, id string) string {
+	if name == "" || name == id {
+		return id
+	}
+	return name + " (" + id + ")"
 }
