@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/tcpproxy"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-audit-trail/audit/repository/spool"
 )
@@ -127,7 +128,7 @@ func runCrash(c crashConfig) (rep crashReport, err error) {
 		return rep, err
 	}
 	defer drop()
-	proxy, err := NewProxy(pgTarget(dsn))
+	proxy, err := tcpproxy.New(pgTarget(dsn))
 	if err != nil {
 		return rep, err
 	}

@@ -101,10 +101,10 @@ func startApp(c appConfig) (*demo.App, string, func(), error) {
 		Audit: audit.Options{
 			DSN:         c.AuditDSN,
 			Synchronous: c.Sync,
-			Spool:       repository.SpoolConfig{Dir: c.spoolDir()},
 			Writer: repository.WriterConfig{
 				WriteTimeout:    2 * time.Second,
 				RetryBackoffMax: 500 * time.Millisecond,
+				Spool:           repository.SpoolConfig{Dir: c.spoolDir()},
 			},
 		},
 	})
