@@ -33,6 +33,7 @@ import (
 )
 
 func main() {
+	quietGin()
 	if isChild() {
 		runChild()
 		return
