@@ -18,15 +18,7 @@ import (
 // such batches on disk and replays them once the database is ready.
 var ErrNotConnected = errors.New("audit: audit database not connected yet")
 
-// Connection defaults (ConnectConfig).
 const (
-	// DefaultConnectTimeout bounds one attempt to reach and migrate the
-	// audit database.
-	DefaultConnectTimeout = 10 * time.Second
-	// DefaultRetryBackoffMax caps the wait between two attempts to reach
-	// the database (connecting, or replaying the spool), and so bounds how
-	// long after the database's return the trail notices it.
-	DefaultRetryBackoffMax = 2 * time.Second
 	// firstBackoff is the wait after the first failed attempt; it doubles
 	// up to the maximum.
 	firstBackoff = 100 * time.Millisecond
