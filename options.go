@@ -34,9 +34,10 @@ type Options struct {
 	// fails. By default the database is not needed at Open: see
 	// ConnectWait.
 	WaitForDatabase bool
-	// ConnectWait is how long Open waits for the first attempt to reach
-	// and migrate the audit database. A healthy database is ready when Open
-	// returns; one that is down, hung or slow is reached in the
+	// ConnectWait is how long Open waits for the audit database to answer
+	// its first attempt; once it has answered, Open also waits for the
+	// migration (within ConnectTimeout). So a healthy database is ready
+	// when Open returns, and one that is down or hung is reached in the
 	// background, with retries (backoff up to Writer.RetryBackoffMax),
 	// while events go to the spool. Default DefaultConnectWait; negative:
 	// do not wait.

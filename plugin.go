@@ -44,9 +44,10 @@ type Trail struct {
 
 // Open checks the options, opens the spool and starts the background
 // writer. It does not need the audit database: it waits at most
-// Options.ConnectWait for the database to answer and be migrated (unless
-// Options.SkipMigration), and otherwise goes on connecting in the
-// background, with retries and backoff, while events go to the spool. With
+// Options.ConnectWait for the database to answer (and, once it has
+// answered, for the migration, unless Options.SkipMigration), and
+// otherwise goes on connecting in the background, with retries and
+// backoff, while events go to the spool. With
 // Options.WaitForDatabase it connects and migrates before returning, and
 // returns the error if that fails. A DSN that can never work (a syntax
 // error, an unknown scheme) is always an error.
@@ -77,7 +78,11 @@ func Open(opts Options) (*Trail, error) {
 			return nil, err
 		}
 	} else {
-		t.waitFirstAttempt(t.conn.Start(), opts.ConnectWait)
+		wait := opts.ConnectWait
+		if wait == 0 {
+			wait = DefaultConnectWait
+		}
+		t.conn.Start(wait)
 	}
 	wc := opts.Writer
 	if wc.Logger == nil {
@@ -91,23 +96,6 @@ func Open(opts Options) (*Trail, error) {
 		return nil, fmt.Errorf("audit: open spool: %w", err)
 	}
 	return t, nil
-}
-
-// waitFirstAttempt waits for the first connection attempt, at most wait
-// (DefaultConnectWait when 0, not at all when negative).
-func (t *Trail) waitFirstAttempt(first <-chan error, wait time.Duration) {
-	if wait == 0 {
-		wait = DefaultConnectWait
-	}
-	if wait < 0 {
-		return
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-first:
-	case <-timer.C:
-	}
 }
 
 // New opens a trail and returns its middleware: the one-line setup,

@@ -85,9 +85,11 @@ type ConnectingStore struct {
 	store Store
 	cfg   ConnectConfig
 
-	ready     chan struct{}
-	readyOnce sync.Once
-	connected atomic.Bool
+	ready        chan struct{}
+	readyOnce    sync.Once
+	answered     chan struct{} // closed at the first successful ping
+	answeredOnce sync.Once
+	connected    atomic.Bool
 
 	ctx     context.Context // canceled by Close
 	cancel  context.CancelFunc
@@ -106,7 +108,7 @@ type writeNote struct {
 // NewConnectingStore returns the layer over store, which writes to db. It
 // does not touch the database: call Connect, or Start.
 func NewConnectingStore(db *gorm.DB, store Store, cfg ConnectConfig) *ConnectingStore {
-	s := &ConnectingStore{db: db, store: store, cfg: cfg.withDefaults(), ready: make(chan struct{}), done: make(chan struct{})}
+	s := &ConnectingStore{db: db, store: store, cfg: cfg.withDefaults(), ready: make(chan struct{}), answered: make(chan struct{}), done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -145,6 +147,7 @@ func (s *ConnectingStore) attempt(ctx context.Context) error {
 	if err := sqlDB.PingContext(ctx); err != nil {
 		return fmt.Errorf("audit: reach the audit database: %w", err)
 	}
+	s.answeredOnce.Do(func() { close(s.answered) })
 	if s.cfg.Migrate {
 		return Migrate(s.db.WithContext(ctx))
 	}
@@ -153,25 +156,42 @@ func (s *ConnectingStore) attempt(ctx context.Context) error {
 
 // Start connects in the background: it makes attempts, waiting between
 // them from 100 ms up to BackoffMax, until one succeeds or Close is
-// called. The returned channel receives the result of the first attempt.
-// Start runs once; later calls return a channel that is never written.
-func (s *ConnectingStore) Start() <-chan error {
-	first := make(chan error, 1)
+// called. It waits for the first attempt at most wait for the database to
+// answer a ping, and then, once it has answered, for the migration to end
+// (within AttemptTimeout): a healthy database is ready when Start returns,
+// a hung one costs wait, one that refuses connections costs nothing. A
+// negative wait does not wait. Start runs once; later calls do nothing.
+func (s *ConnectingStore) Start(wait time.Duration) {
 	if !s.started.CompareAndSwap(false, true) {
-		return first
+		return
 	}
+	first := make(chan struct{})
 	go s.loop(first)
-	return first
+	if wait < 0 {
+		return
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-first:
+		return
+	case <-timer.C:
+	}
+	select {
+	case <-s.answered:
+		<-first // it answers: migrating, within AttemptTimeout
+	default:
+	}
 }
 
-func (s *ConnectingStore) loop(first chan<- error) {
+func (s *ConnectingStore) loop(first chan<- struct{}) {
 	defer close(s.done)
 	backoff := firstBackoff
 	var lastLog time.Time
 	for attempts := 1; ; attempts++ {
 		err := s.Connect(s.ctx)
 		if attempts == 1 {
-			first <- err
+			close(first)
 		}
 		if err == nil {
 			if attempts > 1 {
