@@ -19,6 +19,8 @@ import (
 type Options struct {
 	// DB is the audit database. It must not be the application's database
 	// handle unless you want the audit tables there. When nil, DSN is opened.
+	// Open does not ping it; open it with gorm.Config{DisableAutomaticPing:
+	// true} so that gorm.Open does not need the server either.
 	DB *gorm.DB
 	// DSN opens the audit database when DB is nil: "" is the SQLite file
 	// audit_trail.sqlite3 (WAL mode), "postgres://..." or "host=..." is
