@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -19,12 +22,14 @@ import (
 
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/example/demo"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/internal/testlog"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 )
 
@@ -495,4 +500,224 @@ func TestFormBodiesHaveSecretFieldsMasked(t *testing.T) {
 	h.do(req)
 	r := h.only()
 	assert.Equal(t, "name=Caneta&new_password=********&qty=3", r.RequestBody)
+}
+
+// drf-audit-trail's own six test cases (seed TESTS.md), each with its own
+// request shape, black-box through the demo's router.
+
+// demoApp is the demo application (example/demo), driven black-box through
+// its router like drf-audit-trail's MiddlewareTestCase drives Django.
+type demoApp struct {
+	t     *testing.T
+	app   *demo.App
+	audit *gorm.DB
+	log   *testlog.Buffer
+}
+
+// newDemo starts the demo with user/password as its only user, auditing
+// synchronously so that every row is committed when a request returns.
+func newDemo(t *testing.T, dsn, user, password string) *demoApp {
+	t.Helper()
+	d := &demoApp{t: t, log: &testlog.Buffer{}}
+	app, err := demo.New(demo.Config{
+		AppDSN:       filepath.Join(t.TempDir(), "app.sqlite3"),
+		AuditDSN:     dsn,
+		DemoUser:     user,
+		DemoPassword: password,
+		JWTSecret:    "seed-test-signing-key-0123456789",
+		BcryptCost:   bcrypt.MinCost,
+		Audit: audit.Options{
+			Synchronous: true,
+			Logger:      slog.New(slog.NewTextHandler(d.log, nil)),
+		},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = app.Close(context.Background()) })
+	d.app, d.audit = app, testdb.Open(t, dsn)
+	return d
+}
+
+func (d *demoApp) do(req *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	d.app.Router.ServeHTTP(w, req)
+	return w
+}
+
+// multipartLogin is the seed's login request: Django's test client posts
+// data= as multipart/form-data.
+func multipartLogin(username, password string) *http.Request {
+	var body bytes.Buffer
+	mp := multipart.NewWriter(&body)
+	_ = mp.WriteField("username", username)
+	_ = mp.WriteField("password", password)
+	_ = mp.Close()
+	req := httptest.NewRequest("POST", "/api/token/", &body)
+	req.Header.Set("Content-Type", mp.FormDataContentType())
+	return req
+}
+
+func (d *demoApp) logins() []entities.LoginEvent {
+	var rows []entities.LoginEvent
+	require.NoError(d.t, d.audit.Order("datetime, id").Find(&rows).Error)
+	return rows
+}
+
+func (d *demoApp) requests() []entities.RequestEvent {
+	var rows []entities.RequestEvent
+	require.NoError(d.t, d.audit.Order("datetime, id").Find(&rows).Error)
+	return rows
+}
+
+// Seed case 1: a successful login is recorded.
+func TestSeedSuccessfulLoginIsRecorded(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		d := newDemo(t, dsn, "talismar", "admin")
+		w := d.do(multipartLogin("talismar", "admin"))
+		require.Equal(t, 200, w.Code, w.Body.String())
+		l := d.logins()
+		require.Len(t, l, 1)
+		require.Equal(t, entities.LoginSignIn, l[0].Status)
+		require.Equal(t, "talismar", l[0].Username)
+	})
+}
+
+// Seed case 2: a failed login is recorded (no such user).
+func TestSeedFailedLoginIsRecorded(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		d := newDemo(t, dsn, "someone-else", "other-password")
+		w := d.do(multipartLogin("talismar", "admin"))
+		require.Equal(t, 401, w.Code)
+		l := d.logins()
+		require.Len(t, l, 1)
+		require.Equal(t, entities.LoginFailed, l[0].Status)
+		require.Equal(t, "talismar", l[0].Username, "the name tried is kept for brute-force analysis")
+	})
+}
+
+// Seed case 3: an unmatched audited URL is recorded.
+func TestSeedUnmatchedURLIsRecorded(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		d := newDemo(t, dsn, "talismar", "admin")
+		w := d.do(httptest.NewRequest("GET", "/api/fake-endpoint/", nil))
+		require.Equal(t, 404, w.Code)
+		rows := d.requests()
+		require.Len(t, rows, 1)
+		require.Equal(t, "GET", rows[0].Method)
+		require.Equal(t, 404, rows[0].StatusCode)
+		require.Empty(t, rows[0].QueryParams)
+		require.Empty(t, rows[0].UserID)
+	})
+}
+
+// Seed case 4: the authenticated user is recorded, from a real
+// Authorization header.
+func TestSeedAuthenticatedUserIsRecorded(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		d := newDemo(t, dsn, "talismar", "admin")
+		w := d.do(multipartLogin("talismar", "admin"))
+		require.Equal(t, 200, w.Code)
+		var out struct {
+			Token string `json:"token"` // gin-jwt's name for SimpleJWT's "access"
+		}
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out))
+		require.NotEmpty(t, out.Token)
+		req := httptest.NewRequest("GET", "/api/protected-endpoint/", nil)
+		req.Header.Set("Authorization", "Bearer "+out.Token)
+		w = d.do(req)
+		var row entities.RequestEvent
+		require.NoError(t, d.audit.Where("url = ?", "/api/protected-endpoint/").Take(&row).Error)
+		require.Equal(t, "1", row.UserID, "the user's primary key")
+		require.Equal(t, w.Code, row.StatusCode)
+	})
+}
+
+// Seed case 5: a long URL and query are cut to 2048 characters.
+func TestSeedLongURLAndQueryAreCut(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		d := newDemo(t, dsn, "talismar", "admin")
+		target := "/api/test/" + strings.Repeat("a", 3000) + "?param=" + strings.Repeat("b", 3000)
+		d.do(httptest.NewRequest("GET", target, nil))
+		rows := d.requests()
+		require.NotEmpty(t, rows)
+		newest := rows[len(rows)-1]
+		require.LessOrEqual(t, len(newest.URL), 2048)
+		require.LessOrEqual(t, len(newest.QueryParams), 2048)
+		require.True(t, strings.HasPrefix(newest.URL, "/api/test/aaa"))
+	})
+}
+
+// Seed case 6: cutting logs a warning.
+func TestSeedCuttingLogsAWarning(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		d := newDemo(t, dsn, "talismar", "admin")
+		d.do(httptest.NewRequest("GET", "/api/test/"+strings.Repeat("a", 3000), nil))
+		logs := d.log.String()
+		require.Contains(t, logs, "level=WARN")
+		require.Contains(t, logs, "truncated")
+		require.Contains(t, logs, "field=url")
+	})
+}
+
+// The demo accepts logins as JSON, urlencoded forms and multipart forms,
+// and jwtaudit records the username of each.
+func TestDemoLoginsInEveryBodyShape(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		d := newDemo(t, dsn, "talismar", "admin")
+		form := url.Values{"username": {"talismar"}, "password": {"admin"}}.Encode()
+		jsonReq := httptest.NewRequest("POST", "/api/token/", strings.NewReader(`{"username":"talismar","password":"admin"}`))
+		jsonReq.Header.Set("Content-Type", "application/json")
+		formReq := httptest.NewRequest("POST", "/api/token/", strings.NewReader(form))
+		formReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		wrong := httptest.NewRequest("POST", "/api/token/", strings.NewReader("username=talismar&password=nope"))
+		wrong.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, req := range []*http.Request{jsonReq, formReq, multipartLogin("talismar", "admin"), wrong} {
+			d.do(req)
+		}
+		l := d.logins()
+		require.Len(t, l, 4)
+		for i, want := range []string{entities.LoginSignIn, entities.LoginSignIn, entities.LoginSignIn, entities.LoginFailed} {
+			require.Equal(t, want, l[i].Status, i)
+			require.Equal(t, "talismar", l[i].Username, i)
+		}
+		require.Equal(t, "1", l[2].UserID)
+		for _, r := range d.requests() {
+			require.NotContains(t, r.RequestBody, "admin", "auth URLs never store bodies")
+		}
+	})
+}
+
+// A logout with a rejected token is a failed login event; the admin names
+// the user of a sign in.
+func TestDemoRefusedLogoutAndUserNames(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		d := newDemo(t, dsn, "talismar", "admin")
+		req := httptest.NewRequest("POST", "/api/logout/", nil)
+		req.Header.Set("Authorization", "Bearer forged.token.value")
+		require.Equal(t, 401, d.do(req).Code)
+		l := d.logins()
+		require.Len(t, l, 1)
+		require.Equal(t, entities.LoginFailed, l[0].Status)
+
+		w := d.do(multipartLogin("talismar", "admin"))
+		var out struct{ Token string }
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out))
+		req = httptest.NewRequest("GET", demo.AdminPath+"/api/logins?status=sign_in", nil)
+		req.Header.Set("Authorization", "Bearer "+out.Token)
+		w = d.do(req)
+		require.Equal(t, 200, w.Code, w.Body.String())
+		var page struct {
+			Items []map[string]any `json:"items"`
+		}
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &page))
+		require.Len(t, page.Items, 1)
+		require.Equal(t, "1", page.Items[0]["user_id"])
+		require.Equal(t, "talismar", page.Items[0]["user_name"])
+
+		req = httptest.NewRequest("POST", "/api/logout/", nil)
+		req.Header.Set("Authorization", "Bearer "+out.Token)
+		require.Equal(t, 200, d.do(req).Code)
+		l = d.logins()
+		require.Equal(t, entities.LoginSignOut, l[len(l)-1].Status)
+		require.Equal(t, "1", l[len(l)-1].UserID)
+	})
 }

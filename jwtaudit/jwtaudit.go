@@ -39,6 +39,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -58,8 +59,8 @@ type Config struct {
 	// middleware's IdentityKey. String and number claims are stored as
 	// text; other kinds name no user.
 	UserClaim string
-	// UsernameField is the member of the login request body (JSON, or an
-	// urlencoded form) holding the username the client tried. Default
+	// UsernameField is the member of the login request body (JSON, an
+	// urlencoded form or a multipart form) holding the username the client tried. Default
 	// "username". No other member of the body is read.
 	UsernameField string
 	// FailureReason turns an Authenticator error into the reason stored
@@ -299,7 +300,10 @@ func (a *Auditor) peekUsername(c *gin.Context) string {
 	if err != nil || len(head) > maxPeek {
 		return ""
 	}
-	mt, _, _ := mime.ParseMediaType(c.ContentType())
+	mt, mp, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if mt == "multipart/form-data" {
+		return multipartField(head, mp["boundary"], a.field)
+	}
 	if mt == "application/x-www-form-urlencoded" && !bytes.HasPrefix(bytes.TrimSpace(head), []byte("{")) {
 		// A JSON object sent with a form content type (curl -d does that)
 		// is read as JSON below, as gin's ShouldBindJSON would.
@@ -327,6 +331,29 @@ func (a *Auditor) peekUsername(c *gin.Context) string {
 		return ""
 	}
 	return name
+}
+
+// multipartField returns the value of the form field name in a multipart
+// body (only its first part of that name, at most 1 KiB of it; files are
+// skipped). "" when there is none or the body is malformed.
+func multipartField(body []byte, boundary, name string) string {
+	if boundary == "" {
+		return ""
+	}
+	r := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		p, err := r.NextPart()
+		if err != nil {
+			return ""
+		}
+		if p.FormName() == name && p.FileName() == "" {
+			v, err := io.ReadAll(io.LimitReader(p, 1<<10))
+			if err != nil {
+				return ""
+			}
+			return string(v)
+		}
+	}
 }
 
 type readCloser struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -320,4 +321,30 @@ func TestWrapInitialisesAndRefusesNil(t *testing.T) {
 	c, _ := gin.CreateTestContext(httptest.NewRecorder())
 	c.Request = httptest.NewRequest("GET", "/", nil)
 	assert.Empty(t, a.UserResolver(c))
+}
+
+func TestMultipartLoginAndRefusedLogout(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn, jwtaudit.Config{}, nil)
+		var body strings.Builder
+		mp := multipart.NewWriter(&body)
+		require.NoError(t, mp.WriteField("username", "mallory"))
+		require.NoError(t, mp.WriteField("password", "guess"))
+		require.NoError(t, mp.Close())
+		w := e.post("/api/login/", mp.FormDataContentType(), body.String())
+		require.Equal(t, 401, w.Code)
+		_, l := e.last()
+		require.Len(t, l, 1)
+		assert.Equal(t, entities.LoginFailed, l[0].Status)
+		assert.Equal(t, "mallory", l[0].Username, "the username of a multipart form")
+
+		// The logout route, guarded by gin-jwt, with a forged token.
+		e.router.POST("/api/signout/", e.mw.MiddlewareFunc(), e.mw.LogoutHandler)
+		req := httptest.NewRequest("POST", "/api/signout/", nil)
+		req.Header.Set("Authorization", "Bearer not-a-token")
+		require.Equal(t, 401, e.do(req).Code)
+		var logins []entities.LoginEvent
+		require.NoError(t, e.db.Where("status = ?", entities.LoginFailed).Order("datetime").Find(&logins).Error)
+		assert.Len(t, logins, 1, "without LogoutURLs a refused token on another route is no login event")
+	})
 }

@@ -40,6 +40,7 @@ func (a *App) mountAdmin(r *gin.Engine) error {
 	return admin.Mount(group, a.Trail, admin.Config{
 		Title:     "Audit trail · demo",
 		Authorize: AdminOnly,
+		UserName:  a.userName, // the admin shows "admin (1)", not "1"
 	})
 }
 

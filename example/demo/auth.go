@@ -1,11 +1,16 @@
 package demo
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -14,6 +19,7 @@ import (
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/jwtaudit"
 	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/binding"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 )
@@ -67,8 +73,35 @@ type auth struct {
 }
 
 type credentials struct {
-	Username string `json:"username" binding:"required"`
-	Password string `json:"password" binding:"required"`
+	Username string `json:"username" form:"username" binding:"required"`
+	Password string `json:"password" form:"password" binding:"required"`
+}
+
+// bindCredentials reads the login as JSON, as an urlencoded form or as a
+// multipart form (what Django's test client and HTML forms send). A JSON
+// object sent with the form content type (curl -d does that) is read as
+// JSON.
+func bindCredentials(c *gin.Context, in *credentials) error {
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	switch mt {
+	case "multipart/form-data":
+		return c.ShouldBindWith(in, binding.FormMultipart)
+	case "application/x-www-form-urlencoded":
+		raw, err := io.ReadAll(c.Request.Body)
+		if err != nil {
+			return err
+		}
+		if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' {
+			return binding.JSON.BindBody(raw, in)
+		}
+		vals, err := url.ParseQuery(string(raw))
+		if err != nil {
+			return err
+		}
+		in.Username, in.Password = vals.Get("username"), vals.Get("password")
+		return binding.Validator.ValidateStruct(in)
+	}
+	return c.ShouldBindJSON(in)
 }
 
 func newAuth(db *gorm.DB, cfg Config) (*auth, error) {
@@ -157,7 +190,7 @@ func seedUser(db *gorm.DB, username, password string, cost int) error {
 // authenticate checks {"username", "password"} against the users table.
 func (a *auth) authenticate(c *gin.Context) (any, error) {
 	var in credentials
-	if err := c.ShouldBindJSON(&in); err != nil {
+	if err := bindCredentials(c, &in); err != nil {
 		return nil, jwt.ErrMissingLoginValues
 	}
 	var u User
@@ -185,10 +218,24 @@ func (a *auth) auditOptions(opts audit.Options) audit.Options {
 	if opts.UserResolver == nil {
 		opts.UserResolver = a.auditor.UserResolver
 	}
+	if opts.LogoutURLs == nil {
+		opts.LogoutURLs = []string{"/api/logout/"} // a refused logout is a failed login event
+	}
 	noBody := audit.BodyRule{Route: `^/api/(token/refresh|logout)/$`, Method: "ALL"}
 	opts.SkipRequestBody = append(slices.Clip(opts.SkipRequestBody), noBody)
 	opts.SkipResponseBody = append(slices.Clip(opts.SkipResponseBody), noBody)
 	return opts
+}
+
+// userName names a user id of the audit trail for the admin (its
+// Config.UserName): the demo's user ids are the users table's keys.
+func (a *auth) userName(ctx context.Context, id string) (string, error) {
+	var u User
+	err := a.db.WithContext(ctx).Select("username").Where("id = ?", id).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", nil
+	}
+	return u.Username, err
 }
 
 // mount adds the login routes and returns the guard for protected routes.

@@ -77,6 +77,8 @@ type App struct {
 	// tokens): JWT.MiddlewareFunc() guards a route, AdminOnly after it
 	// requires the admin.
 	JWT *jwt.GinJWTMiddleware
+
+	userName func(ctx context.Context, id string) (string, error) // names users in the admin
 }
 
 // New opens both databases and builds the router.
@@ -103,7 +105,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := &App{DB: db, Trail: trail, JWT: login.mw}
+	app := &App{DB: db, Trail: trail, JWT: login.mw, userName: login.userName}
 
 	if gin.Mode() == gin.DebugMode && os.Getenv("GIN_MODE") == "" {
 		gin.SetMode(gin.ReleaseMode)
