@@ -180,10 +180,64 @@ func TestAdminViewerInChromium(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#requests tbody tr:first-child a`)),
 			chromedp.WaitVisible(chromedp.ID("stack")), shot("request-error"),
 			chromedp.Navigate(srv.URL+"/admin/audit/processes"), chromedp.WaitReady(chromedp.CSS("main")), shot("processes"),
-			chromedp.Navigate(srv.URL+"/admin/audit/logins"), chromedp.WaitReady(chromedp.CSS("main")), shot("logins"),
 			chromedp.Navigate(srv.URL+"/admin/audit/endpoints"), chromedp.WaitReady(chromedp.CSS("main")), shot("endpoints"),
 		))
 	}
+
+	// Steps and registrations: from a process to its steps, filtered by
+	// success through the form, and back.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/admin/audit/processes"),
+		chromedp.WaitVisible(chromedp.ID("processes")),
+		chromedp.Click(chromedp.CSS(`#processes li.process a.name`)),
+		chromedp.WaitVisible(chromedp.ID("process-steps")),
+		chromedp.Click(chromedp.ID("process-steps")),
+		chromedp.WaitVisible(chromedp.ID("steps")),
+	))
+	stepsText, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("steps")))
+	require.NoError(t, err)
+	assert.Contains(t, stepsText, "admin (1)", "the creator is named, not shown by id")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`select[name="success"]`), "true"),
+		chromedp.Submit(chromedp.CSS("form.filters")),
+	))
+	require.Eventually(t, func() bool {
+		loc, err = chromedp.Run(ctx, chromedp.Location())
+		return err == nil && strings.Contains(loc, "success=true") && strings.Contains(loc, "process=")
+	}, 10*time.Second, 50*time.Millisecond)
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("steps")), shot("steps")))
+	outcomes := eval(`Array.from(document.querySelectorAll("#steps tbody tr td:nth-child(5)")).map(td => td.textContent.trim())`)
+	require.NotEmpty(t, outcomes)
+	for _, o := range outcomes {
+		assert.Equal(t, "success", o)
+	}
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/admin/audit/registrations?success=false"),
+		chromedp.WaitVisible(chromedp.ID("registrations")),
+		shot("registrations"),
+	))
+	regs := eval(`Array.from(document.querySelectorAll("#registrations tbody tr td:nth-child(4)")).map(td => td.textContent.trim())`)
+	require.NotEmpty(t, regs, "the duplicate product code failed a registration")
+	for _, r := range regs {
+		assert.Equal(t, "no", r)
+	}
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#registrations tbody tr:first-child td:nth-child(2) a`)),
+		chromedp.WaitVisible(chromedp.ID("process-registrations")),
+	))
+
+	// Logins: the request's IP, status code and URL, searchable.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/admin/audit/logins?search=127.0.0.1"),
+		chromedp.WaitVisible(chromedp.ID("logins")),
+		shot("logins"),
+	))
+	loginsText, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("logins")))
+	require.NoError(t, err)
+	assert.Contains(t, loginsText, "127.0.0.1")
+	assert.Contains(t, loginsText, "/api/token/")
+	assert.Contains(t, loginsText, "401")
+	assert.Contains(t, loginsText, "admin (1)")
 
 	// Download the request report of the current filters.
 	dir := t.TempDir()
