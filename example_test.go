@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net/http/httptest"
@@ -71,4 +72,34 @@ func ExampleFrom() {
 	// Output:
 	// /api/orders/ audited: true
 	// /healthz audited: false
+}
+
+// MergeExtra lets a middleware and a handler each add keys to the extra
+// information; a json.RawMessage is stored as the document it holds.
+func ExampleEvent_MergeExtra() {
+	dir, _ := os.MkdirTemp("", "audit-merge-")
+	defer os.RemoveAll(dir)
+	dsn := filepath.Join(dir, "audit_trail.sqlite3")
+	trail, err := audit.Open(audit.Options{DSN: dsn})
+	if err != nil {
+		log.Fatal(err)
+	}
+	router := gin.New()
+	router.Use(trail.Middleware(), func(c *gin.Context) {
+		audit.From(c).MergeExtra(map[string]any{"tenant": "acme"})
+	})
+	router.GET("/api/order/", func(c *gin.Context) {
+		audit.From(c).MergeExtra(map[string]any{"order": json.RawMessage(`{"id": 12}`)})
+		c.Status(204)
+	})
+	router.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/order/", nil))
+	if err := trail.Close(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	reader, _ := audit.Open(audit.Options{DSN: dsn})
+	defer reader.Close(context.Background())
+	var ev entities.RequestEvent
+	reader.DB().First(&ev)
+	fmt.Println(ev.ExtraInformations)
+	// Output: {"order":{"id":12},"tenant":"acme"}
 }
