@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -23,7 +24,10 @@ type Options struct {
 	// audit_trail.sqlite3 (WAL mode), "postgres://..." is PostgreSQL, any
 	// other string is a SQLite file path.
 	DSN string
-	// SkipMigration turns off the creation of the audit tables at Open.
+	// SkipMigration turns off the creation of the audit tables at Open,
+	// for applications that run repository.Migrate from their deploy step.
+	// Open then checks that the five tables exist and fails, naming the
+	// missing ones, when they do not.
 	SkipMigration bool
 
 	// Include lists regular expressions of URL paths to audit. Default
@@ -91,6 +95,16 @@ type Options struct {
 
 	// Logger receives the trail's warnings and errors. Default slog.Default().
 	Logger *slog.Logger
+	// Context, when set, bounds the trail's life: when it ends, the trail
+	// closes as Close(context.Background()) does, writing every accepted
+	// event first. It is how the trail of New, which has no handle to close,
+	// drains at shutdown: pass the context that ends on SIGTERM.
+	Context context.Context
+	// Closed, when set, receives the result of the close that the end of
+	// Context starts, once, when every accepted event is written; main waits
+	// for it before exiting. Give it a buffer of one: the trail does not
+	// wait for a reader.
+	Closed chan<- error
 }
 
 // BodyRule selects requests by path regular expression and method. Method

@@ -39,6 +39,8 @@ type Trail struct {
 	sync    bool
 	log     *slog.Logger
 	resolve func(*gin.Context) string
+	// stopAfter cancels the close scheduled for the end of Options.Context.
+	stopAfter func() bool
 }
 
 // Open connects to (and unless Options.SkipMigration, migrates) the audit
@@ -58,11 +60,13 @@ func Open(opts Options) (*Trail, error) {
 		}
 		t.ownDB = true
 	}
-	if !opts.SkipMigration {
-		if err := repository.Migrate(t.db); err != nil {
-			t.closeDB()
-			return nil, err
-		}
+	migrate := repository.Migrate
+	if opts.SkipMigration {
+		migrate = repository.CheckMigrated // fail here, not by spooling every batch
+	}
+	if err := migrate(t.db); err != nil {
+		t.closeDB()
+		return nil, err
 	}
 	wc := opts.Writer
 	if wc.Logger == nil {
@@ -74,14 +78,19 @@ func Open(opts Options) (*Trail, error) {
 		t.closeDB()
 		return nil, fmt.Errorf("audit: open spool: %w", err)
 	}
+	t.closeWhenDone(opts.Context, opts.Closed) // drain.go
 	return t, nil
 }
 
 // New opens a trail and returns its middleware: the one-line setup,
 // router.Use(audit.New(opts)). It panics if the options are invalid or the
-// audit database cannot be opened, like regexp.MustCompile. The trail
-// cannot be closed, so events of the last FlushInterval may be lost when the
-// process exits: applications that must not lose events use Open and Close.
+// audit database cannot be opened, like regexp.MustCompile.
+//
+// The trail has no handle to close, so it drains when Options.Context ends:
+// it stops accepting events, writes every accepted one and closes, and
+// sends the result on Options.Closed, which main waits for before it exits.
+// Without a Context, the events of the last FlushInterval may be lost when
+// the process exits.
 func New(opts Options) gin.HandlerFunc {
 	t, err := Open(opts)
 	if err != nil {
@@ -102,6 +111,13 @@ func (t *Trail) Stats() repository.Stats { return t.writer.Stats() }
 // audit database if Open opened it. If ctx ends first, Close returns its
 // error and the database stays open for the writer to finish.
 func (t *Trail) Close(ctx context.Context) error {
+	if t.stopAfter != nil {
+		t.stopAfter() // Close was called: the end of Options.Context has nothing left to do
+	}
+	return t.close(ctx)
+}
+
+func (t *Trail) close(ctx context.Context) error {
 	if err := t.writer.Close(ctx); err != nil {
 		return err
 	}
