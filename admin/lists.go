@@ -25,6 +25,7 @@ type list struct {
 // repository pages, V what the admin shows of a row (with user names).
 type listSpec[F, T, V any] struct {
 	name, title string
+	reportTitle string            // the PDF's title
 	params      []string          // its filter parameters
 	filter      func(p *params) F // reads them
 	page        pager[F, T]       // one page
@@ -91,7 +92,7 @@ func makeList[F, T, V any](h *handlers, s listSpec[F, T, V]) list {
 			}
 			ctx := c.Request.Context()
 			rows := s.stream(ctx, h.db, f, o, h.cfg.MaxReportRows)
-			meta := h.meta(s.title+" report", q, true)
+			meta := h.meta(s.reportTitle, q, true)
 			meta.UserName = h.users.forReport(ctx)
 			report(c, "audit-"+s.name, func(w *pdfWriter) error { return s.report(w, meta, rows) })
 		}
@@ -133,7 +134,7 @@ func (h *handlers) lists() []list {
 			view: func(ctx context.Context, h *handlers, r *entities.RequestEvent) requestItem {
 				return requestItem{*r, h.users.name(ctx, r.UserID)}
 			},
-			stream: repository.StreamRequests, report: pdf.WriteRequestReport,
+			stream: repository.StreamRequests, report: pdf.WriteRequestReport, reportTitle: "Request report",
 		}),
 		makeList(h, listSpec[repository.LoginFilter, entities.LoginRow, loginItem]{
 			name: "logins", title: "Logins", params: loginParams,
@@ -141,7 +142,7 @@ func (h *handlers) lists() []list {
 			view: func(ctx context.Context, h *handlers, l *entities.LoginRow) loginItem {
 				return loginItem{*l, h.users.name(ctx, l.UserID)}
 			},
-			stream: repository.StreamLogins, report: pdf.WriteLoginReport,
+			stream: repository.StreamLogins, report: pdf.WriteLoginReport, reportTitle: "Login report",
 		}),
 		makeList(h, listSpec[repository.ProcessFilter, entities.ProcessDetail, processView]{
 			name: "processes", title: "Processes", params: processParams,

@@ -209,12 +209,15 @@ func TestLogoutIsASignOutOfTheTokensUser(t *testing.T) {
 		logout := la.lastRequest()
 		assert.Equal(t, la.userID, logout.UserID)
 
-		// Without a token, logout is refused and is not a login event.
+		// Without a token, logout is refused: a failed login event, as
+		// drf-audit-trail records it.
 		w = la.do("POST", "/api/logout/", "", "")
 		assert.Equal(t, http.StatusUnauthorized, w.Code)
 
 		logins := la.logins()
-		require.Len(t, logins, 2)
+		require.Len(t, logins, 3)
+		assert.Equal(t, entities.LoginFailed, logins[2].Status)
+		assert.Empty(t, logins[2].UserID)
 		assert.Equal(t, entities.LoginSignIn, logins[0].Status)
 		assert.Equal(t, entities.LoginSignOut, logins[1].Status)
 		assert.Equal(t, la.userID, logins[1].UserID)
