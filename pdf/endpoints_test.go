@@ -20,7 +20,7 @@ func sampleStats(n int) []entities.EndpointStats {
 		stats[i] = entities.EndpointStats{
 			Method: []string{"GET", "POST"}[i%2], URL: fmt.Sprintf("/api/relatórios/%d", i),
 			Count: count, Errors: errs, ErrorRate: float64(errs) / float64(count),
-			P50MS: 10 + float64(i), P95MS: 40 + 3.5*float64(i),
+			MeanMS: 12.3 + float64(i), P50MS: 10 + float64(i), P95MS: 40 + 3.5*float64(i),
 		}
 	}
 	return stats
@@ -33,8 +33,8 @@ func TestEndpointReportTableAndCharts(t *testing.T) {
 		return WriteEndpointReport(w, testMeta("Desempenho por endpoint"), stats)
 	})
 	text := pdfText(t, b, 0)
-	assert.Contains(t, text, "Method URL Count Errors % p50 ms p95 ms")
-	assert.Contains(t, text, "POST /api/relatórios/5 285 25.0 15.0 57.5")
+	assert.Contains(t, text, "Method URL Count Errors % Mean ms p50 ms p95 ms")
+	assert.Contains(t, text, "POST /api/relatórios/5 285 25.0 17.3 15.0 57.5", "the mean (17.3) beside the percentiles")
 	assert.Contains(t, text, "p95 response time (ms)")
 	assert.Contains(t, text, "Requests (count)")
 	assert.Contains(t, text, "Error rate (%)")
