@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/gin-audit-trail/audit/internal/redact"
 	"github.com/gin-gonic/gin"
 )
 
@@ -88,9 +89,11 @@ func isJSON(contentType string) bool {
 }
 
 // storedBody turns captured bytes into the stored text: JSON as JSON text
-// with secrets masked, form bodies with secret fields masked, binary bodies
-// as a note, and a note whenever something was cut or left out.
-func (p *policy) storedBody(c *bodyCapture, contentType string, declaredLength int64) string {
+// with secrets masked, form bodies with secret fields masked, other text
+// with secrets masked where they can be found, binary bodies as a note,
+// and a note whenever something was cut or left out, or cannot be checked
+// for secrets. Masked values are added to e.
+func (p *policy) storedBody(c *bodyCapture, contentType string, declaredLength int64, e *redact.Echoes) string {
 	if c == nil || c.total == 0 {
 		return ""
 	}
@@ -99,7 +102,7 @@ func (p *policy) storedBody(c *bodyCapture, contentType string, declaredLength i
 		total = declaredLength // the handler did not read it all
 	}
 	if !textual(contentType) {
-		return fmt.Sprintf("[audit: %s body of %d bytes not stored]", contentType, total)
+		return fmt.Sprintf("[audit: %s body of %d bytes not stored]", noteType(contentType), total)
 	}
 	if c.truncated() || total > int64(len(c.buf)) {
 		// A cut body cannot be parsed for secrets: a cut JSON body is kept
@@ -108,25 +111,25 @@ func (p *policy) storedBody(c *bodyCapture, contentType string, declaredLength i
 		if p.containsSecretName(head) {
 			return fmt.Sprintf("[audit: body of %d bytes not stored: larger than %d bytes and may hold secrets]", total, p.maxBody)
 		}
-		return head + fmt.Sprintf("\n[audit: body truncated, %d of %d bytes stored]", len(c.buf), total)
+		return p.redactor.Text(head, e) + fmt.Sprintf("\n[audit: body truncated, %d of %d bytes stored]", len(c.buf), total)
 	}
 	switch {
 	case isJSON(contentType) || looksLikeJSON(c.buf):
-		out, err := p.redactor.JSON(c.buf)
+		out, err := p.redactor.JSON(c.buf, e)
 		if err == nil {
 			return string(out)
 		}
-		if p.containsSecretName(string(c.buf)) {
-			return fmt.Sprintf("[audit: invalid JSON body of %d bytes not stored: it may hold secrets]", total)
+		if err == redact.ErrTooDeep || p.containsSecretName(string(c.buf)) {
+			return fmt.Sprintf("[audit: body of %d bytes not stored: %s]", total, noteReason(err))
 		}
-		return string(c.buf)
+		return p.redactor.Text(string(c.buf), e)
 	case mediaType(contentType) == "application/x-www-form-urlencoded":
-		return p.redactor.Query(string(c.buf))
+		return p.redactor.Query(string(c.buf), e)
 	}
 	if p.containsSecretName(string(c.buf)) {
-		return fmt.Sprintf("[audit: %s body of %d bytes not stored: it may hold secrets]", contentType, total)
+		return fmt.Sprintf("[audit: %s body of %d bytes not stored: it may hold secrets]", noteType(contentType), total)
 	}
-	return string(c.buf)
+	return p.redactor.Text(string(c.buf), e)
 }
 
 func looksLikeJSON(b []byte) bool {

@@ -136,5 +136,5 @@ func (t *Trail) loginExtra(v map[string]any) string {
 	if err != nil {
 		return ""
 	}
-	return t.redactJSON(doc)
+	return string(doc) // masked with the batch (cleanBatch)
 }

@@ -20,9 +20,11 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/redact"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -39,6 +41,8 @@ type Trail struct {
 	sync    bool
 	log     *slog.Logger
 	resolve func(*gin.Context) string
+
+	proxiesChecked atomic.Bool // the trusted-proxy warning was considered (proxywarn.go)
 }
 
 // Open connects to (and unless Options.SkipMigration, migrates) the audit
@@ -119,10 +123,12 @@ func (t *Trail) closeDB() {
 }
 
 // Record writes rows that belong to no request (for example a process run
-// by a background job). It queues them like request events, or waits for
+// by a background job), with their secrets masked as a request's are. It
+// queues them like request events, or waits for
 // the commit when the trail is synchronous, and reports whether they were
 // accepted (in synchronous mode: committed).
 func (t *Trail) Record(ctx context.Context, b *entities.Batch) error {
+	t.cleanBatch(b, &redact.Echoes{})
 	if t.sync {
 		return t.writer.Write(ctx, b)
 	}
@@ -197,20 +203,20 @@ func (t *Trail) finish(c *gin.Context, ev *Event, start time.Time, reqTee *reque
 		Method:         req.Method,
 		URL:            req.URL.Path,
 		Route:          c.FullPath(),
-		QueryParams:    t.policy.redactor.Query(req.URL.RawQuery),
+		QueryParams:    t.policy.redactor.Query(req.URL.RawQuery, &ev.echoes),
 		RequestType:    scheme(req),
 		StatusCode:     c.Writer.Status(),
 		ResponseTimeMS: float64(elapsed.Microseconds()) / 1000,
 		ResponseSize:   int64(max(c.Writer.Size(), 0)),
 	}
 	if reqTee != nil {
-		r.RequestBody = t.policy.storedBody(&reqTee.bodyCapture, req.Header.Get("Content-Type"), req.ContentLength)
+		r.RequestBody = t.policy.storedBody(&reqTee.bodyCapture, req.Header.Get("Content-Type"), req.ContentLength, &ev.echoes)
 	}
 	if resTee != nil {
-		r.ResponseBody = t.policy.storedBody(&resTee.bodyCapture, c.Writer.Header().Get("Content-Type"), 0)
+		r.ResponseBody = t.policy.storedBody(&resTee.bodyCapture, c.Writer.Header().Get("Content-Type"), 0, &ev.echoes)
 	}
 	if len(extra) > 0 {
-		r.ExtraInformations = t.redactJSON(extra)
+		r.ExtraInformations = string(extra) // masked by cleanBatch
 	}
 	switch {
 	case p != nil:
@@ -235,15 +241,9 @@ func (t *Trail) finish(c *gin.Context, ev *Event, start time.Time, reqTee *reque
 		f(batch)
 	}
 	t.addLogin(c, ev, batch)
+	t.cleanBatch(batch, &ev.echoes) // secrets.go
+	t.warnIfEveryProxyTrusted(c, r.IPAddress) // proxywarn.go
 	t.submit(c.Request.Context(), batch)
-}
-
-func (t *Trail) redactJSON(doc []byte) string {
-	out, err := t.policy.redactor.JSON(doc)
-	if err != nil {
-		return string(doc)
-	}
-	return string(out)
 }
 
 func (t *Trail) submit(ctx context.Context, b *entities.Batch) {
