@@ -241,7 +241,7 @@ func (t *Trail) finish(c *gin.Context, ev *Event, start time.Time, reqTee *reque
 		f(batch)
 	}
 	t.addLogin(c, ev, batch)
-	t.cleanBatch(batch, &ev.echoes) // secrets.go
+	t.cleanBatch(batch, &ev.echoes)           // secrets.go
 	t.warnIfEveryProxyTrusted(c, r.IPAddress) // proxywarn.go
 	t.submit(c.Request.Context(), batch)
 }

@@ -8,7 +8,10 @@
 package repository
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/gin-audit-trail/audit/entities"
@@ -33,6 +36,9 @@ func Open(dsn string) (*gorm.DB, error) {
 	case IsPostgresDSN(dsn):
 		dialector = postgres.Open(dsn)
 	default:
+		if err := createPrivate(sqlitePath(dsn)); err != nil {
+			return nil, fmt.Errorf("audit: create audit database: %w", err)
+		}
 		dialector = sqlite.Open(SQLiteDSN(dsn))
 	}
 	db, err := gorm.Open(dialector, cfg)
@@ -40,6 +46,37 @@ func Open(dsn string) (*gorm.DB, error) {
 		return nil, fmt.Errorf("audit: open audit database: %w", err)
 	}
 	return db, nil
+}
+
+// sqlitePath is the file a SQLite DSN names, or "" for an in-memory
+// database.
+func sqlitePath(dsn string) string {
+	if dsn == "" {
+		return DefaultSQLitePath
+	}
+	path, query, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if path == "" || path == ":memory:" || strings.Contains(query, "mode=memory") {
+		return ""
+	}
+	return path
+}
+
+// createPrivate creates the audit database file readable by its owner only
+// (0600), when it does not exist yet: it holds what users did. SQLite
+// gives its -wal and -shm files the permissions of the database file. An
+// existing file keeps its permissions.
+func createPrivate(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL server.
