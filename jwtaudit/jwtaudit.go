@@ -340,7 +340,7 @@ func (a *Auditor) peekUsername(c *gin.Context) string {
 	if body == nil || body == http.NoBody {
 		return ""
 	}
-	mt, params, _ := mime.ParseMediaType(c.ContentType())
+	mt, params, _ := mime.ParseMediaType(c.Request.Header.Get("Content-Type"))
 	var read bytes.Buffer
 	defer func() {
 		c.Request.Body = readCloser{io.MultiReader(bytes.NewReader(read.Bytes()), body), body}
