@@ -66,9 +66,10 @@ func isNameRune(r rune) bool {
 // ks is not nil, checks each word of the normalized name against its word
 // keys: words are separated by removed characters and by case changes
 // ("pinCode" is "pin" and "code", "JWTToken" is "jwt" and "token"). It
-// stops early and reports true at the first word key.
+// stops early and reports true at the first word key, or token (words
+// joined by "-", "_", "." or " ") that spells one.
 func appendNormalized(dst []byte, name string, ks *keySet) ([]byte, bool) {
-	wordStart := len(dst)
+	wordStart, tokenStart := len(dst), len(dst)
 	var prev rune = -1 // previous letter or digit, -1 after a separator
 	for i := 0; i < len(name); {
 		r, n := rune(name[i]), 1
@@ -81,6 +82,14 @@ func appendNormalized(dst []byte, name string, ks *keySet) ([]byte, bool) {
 				return dst, true
 			}
 			wordStart = len(dst)
+			if r != '-' && r != '_' && r != '.' && r != ' ' {
+				// The end of a token: "S-ID" and "p_w_d" are word keys
+				// spelled with separators.
+				if ks.isWord(dst[tokenStart:]) {
+					return dst, true
+				}
+				tokenStart = len(dst)
+			}
 			prev = -1
 			continue
 		}
@@ -101,7 +110,7 @@ func appendNormalized(dst []byte, name string, ks *keySet) ([]byte, bool) {
 			dst = utf8.AppendRune(dst, f)
 		}
 	}
-	return dst, ks.isWord(dst[wordStart:])
+	return dst, ks.isWord(dst[wordStart:]) || ks.isWord(dst[tokenStart:])
 }
 
 func isUpper(r rune) bool {
