@@ -154,32 +154,43 @@ func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 
 // cardAt reports whether a payment card number (13 to 19 digits, single
 // spaces or dashes between them allowed, first digit 2 to 6, valid Luhn
-// check digit) starts at s[i], and where it ends.
+// check digit) starts at s[i], and where it ends. When the whole run of
+// digits is no card, its longest prefix that ends at a separator and is
+// one counts ("4111 1111 1111 1111 0").
 func cardAt(s string, i int) (int, bool) {
 	var digits [19]byte
-	n, end := 0, i
+	var ends [19]int // ends[n-1]: where a prefix of n digits ending at a boundary ends, or 0
+	n := 0
 	for j := i; j < len(s); j++ {
 		c := s[j]
 		if isDigit(c) {
 			if n == len(digits) {
-				return 0, false // too long for a card
+				break // too long for a card: only prefixes that end at a separator count
 			}
 			digits[n] = c - '0'
 			n++
-			end = j + 1
+			if j+1 == len(s) || !isDigit(s[j+1]) {
+				ends[n-1] = j + 1
+			}
 			continue
 		}
-		if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && isDigit(s[j-1]) {
+		if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && j > i && isDigit(s[j-1]) {
 			continue
 		}
 		break
 	}
-	if n < 13 {
-		return 0, false
+	for k := n; k >= 13; k-- {
+		if ends[k-1] > 0 && luhn(digits[:k]) {
+			return ends[k-1], true
+		}
 	}
+	return 0, false
+}
+
+func luhn(digits []byte) bool {
 	sum := 0
-	for k := 0; k < n; k++ {
-		d := int(digits[n-1-k])
+	for k := range digits {
+		d := int(digits[len(digits)-1-k])
 		if k%2 == 1 {
 			d *= 2
 			if d > 9 {
@@ -188,7 +199,7 @@ func cardAt(s string, i int) (int, bool) {
 		}
 		sum += d
 	}
-	return end, sum%10 == 0
+	return sum%10 == 0
 }
 
 // credentialAt reports whether "Bearer" or "Basic" (any case) at s[i] is
