@@ -143,6 +143,14 @@ func TestFreeTextNames(t *testing.T) {
 	}
 }
 
+func TestStackTraceFileNamesAreNotSecretNames(t *testing.T) {
+	r := New(nil)
+	line := "\t/go/pkg/mod/github.com/appleboy/gin-jwt/v2@v2.10.3/auth_jwt.go:497 +0x1d4"
+	if out := r.Text(line, nil); out != line {
+		t.Errorf("Text(%q) = %q", line, out)
+	}
+}
+
 func TestEchoes(t *testing.T) {
 	r := New(nil)
 	var e Echoes

@@ -89,8 +89,9 @@ func (r *Redactor) nameSpans(s string, dst [][2]int) [][2]int {
 		if c == ':' && i+1 < len(s) && (s[i+1] == ':' || s[i+1] == '/') {
 			continue // "::", "scheme://"
 		}
-		if !r.IsSecret(nameBefore(s, i)) {
-			continue
+		name := nameBefore(s, i)
+		if strings.HasSuffix(name, ".go") || !r.IsSecret(name) {
+			continue // "auth_jwt.go:123" in a stack trace is a file and line
 		}
 		if start, end := valueAfter(s, i+1, c); end > start {
 			dst = append(dst, [2]int{start, end})
