@@ -6,7 +6,6 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/redact"
-	"github.com/gin-audit-trail/audit/internal/textclean"
 )
 
 // SecretDetector finds secrets by the shape of their value, wherever they
@@ -60,20 +59,6 @@ func newRedactor(o Options) *redact.Redactor {
 		}
 	}
 	return redact.NewWithConfig(cfg)
-}
-
-// maxNoteType bounds the content type quoted in a note, so that a note
-// never grows with what the client sent.
-const maxNoteType = 100
-
-// noteType is a content type as quoted in a stored note: its media type
-// only, cleaned and cut.
-func noteType(contentType string) string {
-	mt := textclean.Clean(mediaType(contentType))
-	if cut, ok := textclean.Truncate(mt, maxNoteType); ok {
-		return cut + "..."
-	}
-	return mt
 }
 
 // cleanBatch masks secrets in every text column of b's rows before they
