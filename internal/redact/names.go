@@ -72,6 +72,12 @@ func appendNormalized(dst []byte, name string, ks *keySet) ([]byte, bool) {
 	wordStart, tokenStart := len(dst), len(dst)
 	var prev rune = -1 // previous letter or digit, -1 after a separator
 	for i := 0; i < len(name); {
+		if c := name[i]; 'a' <= c && c <= 'z' || '0' <= c && c <= '9' { // the common case
+			dst = append(dst, c)
+			prev = rune(c)
+			i++
+			continue
+		}
 		r, n := rune(name[i]), 1
 		if r >= utf8.RuneSelf {
 			r, n = utf8.DecodeRuneInString(name[i:])
