@@ -19,10 +19,12 @@ func ExampleTrail_Stats() {
 
 	trail, err := audit.Open(audit.Options{
 		DSN: filepath.Join(dir, "audit.sqlite3"),
-		Spool: repository.SpoolConfig{
-			Dir:      filepath.Join(dir, "spool"), // default: audit.sqlite3.spool next to the file
-			MaxBytes: 256 << 20,                   // at most 256 MiB on disk during an outage
-			Full:     repository.SpoolFullDrop,    // then drop and count (or SpoolFullBlock)
+		Writer: repository.WriterConfig{
+			Spool: repository.SpoolConfig{
+				Dir:      filepath.Join(dir, "spool"), // default: audit.sqlite3.spool next to the file
+				MaxBytes: 256 << 20,                   // at most 256 MiB on disk during an outage
+				Full:     repository.SpoolFullDrop,    // then drop and count (or SpoolFullBlock)
+			},
 		},
 	})
 	if err != nil {

@@ -108,30 +108,30 @@ func (c SpoolConfig) enabled() bool { return c.Dir != "" && !c.Disabled }
 
 func (c WriterConfig) withDefaults() WriterConfig {
 	if c.QueueSize <= 0 {
-		c.QueueSize = 4096
+		c.QueueSize = DefaultQueueSize
 	}
 	if c.MaxQueueBytes <= 0 {
-		c.MaxQueueBytes = 64 << 20
+		c.MaxQueueBytes = DefaultMaxQueueBytes
 	}
 	if c.MaxBatchRows <= 0 {
-		c.MaxBatchRows = 1000
+		c.MaxBatchRows = DefaultMaxBatchRows
 	}
 	if c.FlushInterval <= 0 {
-		c.FlushInterval = 100 * time.Millisecond
+		c.FlushInterval = DefaultFlushInterval
 	}
 	if c.EnqueueTimeout <= 0 {
-		c.EnqueueTimeout = 50 * time.Millisecond
+		c.EnqueueTimeout = DefaultEnqueueTimeout
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 5 * time.Second
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	if c.RetryBackoffMax <= 0 {
-		c.RetryBackoffMax = 2 * time.Second
+		c.RetryBackoffMax = DefaultRetryBackoffMax
 	}
 	if c.Retries < 0 {
 		c.Retries = 0
 	} else if c.Retries == 0 {
-		c.Retries = 2
+		c.Retries = DefaultRetries
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
