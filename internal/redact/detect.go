@@ -152,15 +152,18 @@ func (b builtins) scanBytes(s string, dst [][2]int) [][2]int {
 func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
-// cardAt reports whether a payment card number (13 to 19 digits, single
-// spaces or dashes between them allowed, first digit 2 to 6, valid Luhn
-// check digit) starts at s[i], and where it ends. When the whole run of
-// digits is no card, its longest prefix that ends at a separator and is
+// cardAt reports whether a payment card number starts at s[i], and where
+// it ends: 13 to 19 digits, first digit 2 to 6, valid Luhn check digit,
+// either in one run or in groups separated by single spaces or dashes laid
+// out as cards print them (groups of 4 with a shorter last one, or 4-6-4 and
+// 4-6-5), so that a UUID's digit groups are not taken for a card. When the
+// whole run is no card, its longest prefix that ends at a separator and is
 // one counts ("4111 1111 1111 1111 0").
 func cardAt(s string, i int) (int, bool) {
 	var digits [19]byte
-	var ends [19]int // ends[n-1]: where a prefix of n digits ending at a boundary ends, or 0
-	n := 0
+	var groups [19]int // digits in each group
+	var ends [19]int   // ends[g]: where group g ends
+	n, g := 0, 0
 	for j := i; j < len(s); j++ {
 		c := s[j]
 		if isDigit(c) {
@@ -169,22 +172,47 @@ func cardAt(s string, i int) (int, bool) {
 			}
 			digits[n] = c - '0'
 			n++
-			if j+1 == len(s) || !isDigit(s[j+1]) {
-				ends[n-1] = j + 1
-			}
+			groups[g]++
+			ends[g] = j + 1
 			continue
 		}
-		if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && j > i && isDigit(s[j-1]) {
+		if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && j > i && isDigit(s[j-1]) && g+1 < len(groups) {
+			g++
 			continue
 		}
 		break
 	}
-	for k := n; k >= 13; k-- {
-		if ends[k-1] > 0 && luhn(digits[:k]) {
-			return ends[k-1], true
+	if groups[g] > 0 && ends[g] < len(s) && isDigit(s[ends[g]]) {
+		g-- // the last group was cut by the length limit
+	}
+	total := 0
+	for k := 0; k <= g; k++ {
+		total += groups[k]
+	}
+	for k := g; k >= 0; k-- {
+		if total >= 13 && total <= 19 && cardLayout(groups[:k+1]) && luhn(digits[:total]) {
+			return ends[k], true
 		}
+		total -= groups[k]
 	}
 	return 0, false
+}
+
+// cardLayout reports whether digit groups are laid out as cards print
+// them: one group, groups of 4 with a last one of 1 to 4, 4-6-4 or 4-6-5.
+func cardLayout(groups []int) bool {
+	switch {
+	case len(groups) == 1:
+		return true
+	case len(groups) == 3 && groups[0] == 4 && groups[1] == 6 && (groups[2] == 4 || groups[2] == 5):
+		return true
+	}
+	for k, n := range groups {
+		if n != 4 && (k < len(groups)-1 || n > 4) {
+			return false
+		}
+	}
+	return true
 }
 
 func luhn(digits []byte) bool {

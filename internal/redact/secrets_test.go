@@ -1,7 +1,9 @@
 package redact
 
 import (
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -77,6 +79,7 @@ func TestDetectorsMaskShapesAnywhere(t *testing.T) {
 	for _, keep := range []string{
 		"1700000000000 ms since the epoch", "order 4111111111111112 (bad check digit)",
 		"basically fine", "Bearer of bad news", "0.4111111111111111", "/api/products/42/",
+		"01a21d15-9912-7123-9456-411111111111", "id 3456-123456789012 and 4111-1111-1111-1111111",
 	} {
 		if out := r.Text(keep, nil); out != keep {
 			t.Errorf("Text(%q) = %q, want it unchanged", keep, out)
@@ -204,5 +207,19 @@ func BenchmarkCleanRequest(b *testing.B) {
 		_ = r.Text("/api/products/42/", nil)
 		_, _ = r.JSON(body, nil)
 		_ = r.Query("page=2&q=shoes", nil)
+	}
+}
+
+// UUIDs are stored everywhere (ids in URLs, queries and bodies): their
+// digit groups are never taken for a card number.
+func TestUUIDsAreNotCards(t *testing.T) {
+	r := New(nil)
+	var b [16]byte
+	for range 20000 {
+		_, _ = rand.Read(b[:])
+		id := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+		if out := r.Text("id="+id, nil); out != "id="+id {
+			t.Fatalf("Text(%q) = %q", "id="+id, out)
+		}
 	}
 }
