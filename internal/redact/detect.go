@@ -134,7 +134,7 @@ func (b builtins) scanBytes(s string, dst [][2]int) [][2]int {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case b.card && '2' <= c && c <= '6' && (i == 0 || !isDigit(s[i-1]) && s[i-1] != '.'):
+		case b.card && '2' <= c && c <= '6' && standsAlone(s, i-1, -1):
 			if end, ok := cardAt(s, i); ok {
 				dst = append(dst, [2]int{i, end})
 				i = end - 1
@@ -190,12 +190,36 @@ func cardAt(s string, i int) (int, bool) {
 		total += groups[k]
 	}
 	for k := g; k >= 0; k-- {
-		if total >= 13 && total <= 19 && cardLayout(groups[:k+1]) && luhn(digits[:total]) {
+		if total >= 13 && total <= 19 && cardLayout(groups[:k+1]) && standsAlone(s, ends[k], 1) && luhn(digits[:total]) {
 			return ends[k], true
 		}
 		total -= groups[k]
 	}
 	return 0, false
+}
+
+// standsAlone reports whether the character at s[j] (j out of range: the
+// end of s) does not glue a number to a longer token: not a letter, digit
+// nor a '-' with a letter or digit beyond it, nor a '.' with a digit beyond
+// it (dir is the direction away from the number). "8feceff3-5937-..." in a
+// UUID and "0.4111..." are glued; "card 4111 1111 1111 1111." is not.
+func standsAlone(s string, j, dir int) bool {
+	if j < 0 || j >= len(s) {
+		return true
+	}
+	c := s[j]
+	if isDigit(c) || isLetter(c) {
+		return false
+	}
+	k := j + dir
+	beyond := k >= 0 && k < len(s)
+	switch c {
+	case '-':
+		return !beyond || !isDigit(s[k]) && !isLetter(s[k])
+	case '.': // a decimal fraction, not a full stop
+		return !beyond || !isDigit(s[k])
+	}
+	return true
 }
 
 // cardLayout reports whether digit groups are laid out as cards print
