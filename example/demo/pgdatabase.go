@@ -11,10 +11,13 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// createTimeout bounds the check and the creation: a server that is down or
+// reachTimeout bounds each connection attempt: a server that is down or
 // hung must not hold up the demo's start (the trail spools until it
-// answers).
-const createTimeout = time.Second
+// answers). createTimeout bounds CREATE DATABASE, once the server answered.
+const (
+	reachTimeout  = time.Second
+	createTimeout = 30 * time.Second
+)
 
 // createPostgresDatabase creates the database that a postgres:// DSN names
 // when the server answers that it does not exist, so that
@@ -35,11 +38,11 @@ func createPostgresDatabase(dsn string) error {
 	if name == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), createTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), reachTimeout)
 	defer cancel()
 	conn, err := pgconn.Connect(ctx, dsn)
 	if err == nil {
-		_ = conn.Close(ctx)
+		_ = conn.Close(context.Background())
 	}
 	var pgErr *pgconn.PgError
 	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
@@ -51,6 +54,8 @@ func createPostgresDatabase(dsn string) error {
 		return fmt.Errorf("demo: create audit database %q: %w", name, err)
 	}
 	defer server.Close(context.Background())
+	ctx, cancel = context.WithTimeout(context.Background(), createTimeout)
+	defer cancel()
 	quoted := `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 	if _, err := server.Exec(ctx, "CREATE DATABASE "+quoted).ReadAll(); err != nil {
 		return fmt.Errorf("demo: create audit database %q: %w", name, err)
