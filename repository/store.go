@@ -90,3 +90,14 @@ func (s GormStore) insertRequests(ctx context.Context, tx *gorm.DB, rows []entit
 	}
 	return nil
 }
+
+// Parallelism is how many transactions the database takes at once with
+// profit: one per core (GOMAXPROCS) on PostgreSQL, one on SQLite, which
+// has a single write lock. The Writer uses it when WriterConfig.Writers is
+// zero.
+func (s GormStore) Parallelism() int {
+	if s.DB.Dialector.Name() == "postgres" {
+		return defaultParallelism()
+	}
+	return 1
+}
