@@ -2,10 +2,8 @@ package audit
 
 import (
 	"fmt"
-	"io"
+	"net/http"
 	"strings"
-
-	"github.com/gin-gonic/gin"
 )
 
 // bodyCapture keeps the first max bytes that pass through it and counts
@@ -32,38 +30,6 @@ func keep[T ~string | ~[]byte](b *bodyCapture, p T) {
 
 func (b *bodyCapture) truncated() bool { return b.total > int64(len(b.buf)) }
 
-// requestTee wraps the request body: the handler reads the real stream, and
-// a copy of its beginning is kept.
-type requestTee struct {
-	io.ReadCloser
-	bodyCapture
-}
-
-func (r *requestTee) Read(p []byte) (int, error) {
-	n, err := r.ReadCloser.Read(p)
-	r.keep(p[:n])
-	return n, err
-}
-
-// responseTee wraps gin's ResponseWriter and keeps the beginning of the
-// body. Every other method (Flush, Hijack, Status, ...) is gin's own.
-type responseTee struct {
-	gin.ResponseWriter
-	bodyCapture
-}
-
-func (w *responseTee) Write(p []byte) (int, error) {
-	n, err := w.ResponseWriter.Write(p)
-	w.keep(p[:n])
-	return n, err
-}
-
-func (w *responseTee) WriteString(s string) (int, error) {
-	n, err := w.ResponseWriter.WriteString(s)
-	keep(&w.bodyCapture, s[:n])
-	return n, err
-}
-
 // mediaType is the lower-case media type of a Content-Type value, without
 // parameters. Unlike mime.ParseMediaType it allocates nothing for the
 // usual, already lower-case values.
@@ -87,48 +53,122 @@ func isJSON(contentType string) bool {
 	return strings.HasSuffix(mediaType(contentType), "json")
 }
 
-// storedBody turns captured bytes into the stored text: JSON as JSON text
-// with secrets masked, form bodies with secret fields masked, binary bodies
-// as a note, and a note whenever something was cut or left out.
-func (p *policy) storedBody(c *bodyCapture, contentType string, declaredLength int64) string {
-	if c == nil || c.total == 0 {
-		return ""
-	}
-	total := c.total
-	if declaredLength > total {
-		total = declaredLength // the handler did not read it all
-	}
-	if !textual(contentType) {
-		return fmt.Sprintf("[audit: %s body of %d bytes not stored]", contentType, total)
-	}
-	if c.truncated() || total > int64(len(c.buf)) {
-		// A cut body cannot be parsed for secrets: a cut JSON body is kept
-		// only if nothing in its beginning looks like a secret name.
-		head := string(c.buf)
-		if p.containsSecretName(head) {
-			return fmt.Sprintf("[audit: body of %d bytes not stored: larger than %d bytes and may hold secrets]", total, p.maxBody)
-		}
-		return head + fmt.Sprintf("\n[audit: body truncated, %d of %d bytes stored]", len(c.buf), total)
+// capturedBody is a body as the audit saw it, ready to be turned into the
+// stored text.
+type capturedBody struct {
+	head        []byte // its first bytes (decoded, when it was content-encoded)
+	total       int64  // its length; -1 when unknown: the handler stopped reading a body of unknown length
+	contentType string
+	encoding    string // the content coding that was decoded, "" for none
+}
+
+func (b capturedBody) truncated() bool { return b.total < 0 || b.total > int64(len(b.head)) }
+
+// truncationNote says what was cut.
+func (b capturedBody) truncationNote() string {
+	what := "body"
+	if b.encoding != "" {
+		what = b.encoding + "-decoded body"
 	}
 	switch {
-	case isJSON(contentType) || looksLikeJSON(c.buf):
-		out, err := p.redactor.JSON(c.buf)
+	case b.total < 0 && b.encoding != "":
+		return fmt.Sprintf("\n[audit: %s truncated, %d bytes stored]", what, len(b.head))
+	case b.total < 0:
+		return fmt.Sprintf("\n[audit: %s truncated, %d bytes stored; the handler stopped reading before its end]", what, len(b.head))
+	}
+	return fmt.Sprintf("\n[audit: %s truncated, %d of %d bytes stored]", what, len(b.head), b.total)
+}
+
+// maxNoteType bounds the content type or coding quoted in a note, so that a
+// huge header cannot make a note larger than the body cap.
+const maxNoteType = 100
+
+func noteType(s string) string {
+	s = mediaType(s)
+	if len(s) > maxNoteType {
+		s = s[:maxNoteType] + "..."
+	}
+	return s
+}
+
+// storedBody turns a captured body into the stored text: JSON as JSON text
+// with secrets masked, form bodies with secret fields masked, binary bodies
+// as a note, and a note whenever something was cut or left out.
+func (p *policy) storedBody(b capturedBody) string {
+	if len(b.head) == 0 && b.total == 0 {
+		return ""
+	}
+	if !textual(b.contentType) {
+		return fmt.Sprintf("[audit: %s body of %d bytes not stored]", noteType(b.contentType), b.total)
+	}
+	if b.truncated() {
+		// A cut body cannot be parsed for secrets: a cut JSON body is kept
+		// only if nothing in its beginning looks like a secret name.
+		head := string(b.head)
+		if p.containsSecretName(head) {
+			return fmt.Sprintf("[audit: body of %d bytes not stored: larger than %d bytes and may hold secrets]", b.total, p.maxBody)
+		}
+		return head + b.truncationNote()
+	}
+	switch {
+	case isJSON(b.contentType) || looksLikeJSON(b.head):
+		out, err := p.redactor.JSON(b.head)
 		if err == nil {
 			return string(out)
 		}
-		if p.containsSecretName(string(c.buf)) {
-			return fmt.Sprintf("[audit: invalid JSON body of %d bytes not stored: it may hold secrets]", total)
+		if p.containsSecretName(string(b.head)) {
+			return fmt.Sprintf("[audit: invalid JSON body of %d bytes not stored: it may hold secrets]", b.total)
 		}
-		return string(c.buf)
-	case mediaType(contentType) == "application/x-www-form-urlencoded":
-		return p.redactor.Query(string(c.buf))
+		return string(b.head)
+	case mediaType(b.contentType) == "application/x-www-form-urlencoded":
+		return p.redactor.Query(string(b.head))
 	}
-	if p.containsSecretName(string(c.buf)) {
-		return fmt.Sprintf("[audit: %s body of %d bytes not stored: it may hold secrets]", contentType, total)
+	if p.containsSecretName(string(b.head)) {
+		return fmt.Sprintf("[audit: %s body of %d bytes not stored: it may hold secrets]", noteType(b.contentType), b.total)
 	}
-	return string(c.buf)
+	return string(b.head)
 }
 
+// requestBody is what to store of a tapped request body.
+func (p *policy) requestBody(tap *requestTap, req *http.Request) string {
+	declared := req.ContentLength
+	if tap.total == 0 {
+		switch {
+		case declared > 0:
+			return fmt.Sprintf("[audit: body of %d bytes not read by the handler]", declared)
+		case declared < 0 && !tap.eof:
+			return "[audit: body not read by the handler]"
+		}
+		return ""
+	}
+	b := capturedBody{head: tap.buf, total: tap.total, contentType: req.Header.Get("Content-Type")}
+	switch {
+	case declared > b.total:
+		b.total = declared // the handler did not read it all
+	case declared < 0 && !tap.eof:
+		b.total = -1 // a body of unknown length, not read to its end
+	}
+	if enc := req.Header.Get("Content-Encoding"); enc != "" {
+		if note, ok := p.decode(&b, enc, false); !ok {
+			return note
+		}
+	}
+	return p.storedBody(b)
+}
+
+// responseBody is what to store of a response body. encodingAtStart is the
+// Content-Encoding that a middleware outside the audit had set before the
+// handlers ran: that middleware encodes after the audit, which saw the
+// bytes before encoding.
+func (p *policy) responseBody(tap *responseTap, header http.Header, encodingAtStart string) string {
+	b := capturedBody{head: tap.buf, total: tap.total, contentType: header.Get("Content-Type")}
+	if enc := header.Get("Content-Encoding"); enc != "" {
+		if note, ok := p.decode(&b, enc, enc == encodingAtStart); !ok {
+			return note
+		}
+	}
+	return p.storedBody(b)
+}
 func looksLikeJSON(b []byte) bool {
 	for _, c := range b {
 		switch c {

@@ -133,8 +133,10 @@ func (t *Trail) Record(ctx context.Context, b *entities.Batch) error {
 }
 
 // Middleware returns the gin middleware that audits requests. Install it
-// after gin.Recovery (gin.Default does) so a panic is recorded and still
-// answered with 500.
+// after gin.Recovery (gin.Default's order), so a panic is recorded with its
+// stack and still answered with 500, and before every other middleware
+// (auth, gzip, CORS), so their answers are audited too. The client gets
+// exactly what it would get without the middleware.
 func (t *Trail) Middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		path := c.Request.URL.Path
@@ -143,20 +145,12 @@ func (t *Trail) Middleware() gin.HandlerFunc {
 			return
 		}
 		start := time.Now()
-		ev := &Event{id: entities.NewID(), trail: t}
-		c.Set(ContextKey, ev)
-
 		method := c.Request.Method
-		var reqTee *requestTee
-		if c.Request.Body != nil && c.Request.Body != http.NoBody && t.policy.storeRequestBody(method, path) {
-			reqTee = &requestTee{ReadCloser: c.Request.Body, bodyCapture: bodyCapture{max: t.policy.maxBody}}
-			c.Request.Body = reqTee
-		}
-		var resTee *responseTee
-		if t.policy.storeResponseBody(method, path) {
-			resTee = &responseTee{ResponseWriter: c.Writer, bodyCapture: bodyCapture{max: t.policy.maxBody}}
-			c.Writer = resTee
-		}
+		ar := &auditedRequest{Event: Event{id: entities.NewID(), trail: t}}
+		ev, x := &ar.Event, &ar.exchange
+		c.Set(ContextKey, ev)
+		storeResponse := t.policy.storeResponseBody(method, path)
+		x.begin(c, t.policy.storeRequestBody(method, path), storeResponse, t.policy.maxBody)
 
 		panicking := true
 		defer func() {
@@ -164,13 +158,23 @@ func (t *Trail) Middleware() gin.HandlerFunc {
 				return
 			}
 			rec := recover()
-			t.finish(c, ev, start, reqTee, resTee, &panicInfo{value: rec, stack: debug.Stack()})
+			stack := debug.Stack()
+			x.end(c)
+			t.finish(c, ev, x, storeResponse, start, &panicInfo{value: rec, stack: stack})
 			panic(rec) // let gin.Recovery (or net/http) answer as without auditing
 		}()
 		c.Next()
 		panicking = false
-		t.finish(c, ev, start, reqTee, resTee, nil)
+		x.end(c)
+		t.finish(c, ev, x, storeResponse, start, nil)
 	}
+}
+
+// auditedRequest is what the middleware allocates for one audited request:
+// the handle handlers see, and the taps on the exchange.
+type auditedRequest struct {
+	Event
+	exchange
 }
 
 type panicInfo struct {
@@ -179,11 +183,8 @@ type panicInfo struct {
 }
 
 // finish builds the request's rows and hands them to the writer.
-func (t *Trail) finish(c *gin.Context, ev *Event, start time.Time, reqTee *requestTee, resTee *responseTee, p *panicInfo) {
+func (t *Trail) finish(c *gin.Context, ev *Event, x *exchange, storeResponse bool, start time.Time, p *panicInfo) {
 	elapsed := time.Since(start)
-	if resTee != nil {
-		c.Writer = resTee.ResponseWriter
-	}
 	userID, extra, contribute := ev.finish()
 	if userID == "" && t.resolve != nil {
 		userID = t.resolve(c)
@@ -199,15 +200,15 @@ func (t *Trail) finish(c *gin.Context, ev *Event, start time.Time, reqTee *reque
 		Route:          c.FullPath(),
 		QueryParams:    t.policy.redactor.Query(req.URL.RawQuery),
 		RequestType:    scheme(req),
-		StatusCode:     c.Writer.Status(),
+		StatusCode:     x.status(req),
 		ResponseTimeMS: float64(elapsed.Microseconds()) / 1000,
-		ResponseSize:   int64(max(c.Writer.Size(), 0)),
+		ResponseSize:   x.responseSize(req),
 	}
-	if reqTee != nil {
-		r.RequestBody = t.policy.storedBody(&reqTee.bodyCapture, req.Header.Get("Content-Type"), req.ContentLength)
+	if x.tapped {
+		r.RequestBody = t.policy.requestBody(&x.reqBody, req)
 	}
-	if resTee != nil {
-		r.ResponseBody = t.policy.storedBody(&resTee.bodyCapture, c.Writer.Header().Get("Content-Type"), 0)
+	if storeResponse && req.Method != http.MethodHead {
+		r.ResponseBody = t.policy.responseBody(&x.res, c.Writer.Header(), x.encodingAtStart)
 	}
 	if len(extra) > 0 {
 		r.ExtraInformations = t.redactJSON(extra)
