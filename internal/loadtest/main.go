@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -53,9 +54,20 @@ func main() {
 	serveVariant := flag.String("serve", "", "only serve this variant until SIGTERM: bare, sqlite, postgres, naive-sqlite, naive-postgres")
 	addr := flag.String("addr", "127.0.0.1:8089", "listen address of -serve (127.0.0.1 only)")
 	dsn := flag.String("dsn", "", "audit database of -serve")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of -serve to this file")
 	flag.Parse()
 	gin.SetMode(gin.ReleaseMode)
 	if *serveVariant != "" {
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				log.Fatal(err)
+			}
+			defer pprof.StopCPUProfile()
+		}
 		serve(*serveVariant, *addr, *dsn)
 		return
 	}
