@@ -383,11 +383,32 @@ func (s *spoolStore) replayLoop() {
 			_ = sp.Pop(next)
 			continue
 		}
+		// Records spilled or spooled one batch at a time are small: the
+		// following ones join this transaction, up to MaxBatchRows rows.
+		ends := []spool.Cursor{next}
+		rows := batchesLen(items)
+		for rows < s.cfg.MaxBatchRows {
+			np, nn, err := sp.PeekAfter(next)
+			if err != nil {
+				break
+			}
+			more, err := DecodeSpoolRecord(np)
+			if err != nil || rows+batchesLen(more) > s.cfg.MaxBatchRows {
+				break // a bad record is handled at its own turn
+			}
+			items = append(items, more...)
+			rows += batchesLen(more)
+			next = nn
+			ends = append(ends, nn)
+		}
 		if s.replayRecord(sp, items, next, &fails) {
 			fails = 0
 			backoff = minBackoff
-			if err := sp.Pop(next); err != nil {
-				s.c.noteError(err)
+			for _, end := range ends {
+				if err := sp.Pop(end); err != nil {
+					s.c.noteError(err)
+					break
+				}
 			}
 			continue
 		}
@@ -405,7 +426,15 @@ func (s *spoolStore) replayLoop() {
 	}
 }
 
-// replayRecord writes one spooled record, idempotently (its commit may
+func batchesLen(items []*entities.Batch) int {
+	n := 0
+	for _, b := range items {
+		n += b.Len()
+	}
+	return n
+}
+
+// replayRecord writes spooled records (one, or several consecutive ones), idempotently (its commit may
 // have happened before a crash or a lost reply), and reports whether it is
 // done: committed, or its refused rows moved to the dead-letter file.
 func (s *spoolStore) replayRecord(sp *spool.Spool, items []*entities.Batch, next spool.Cursor, fails *int) bool {
