@@ -12,7 +12,7 @@ import (
 
 // URL search modes of RequestFilter.
 const (
-	URLPrefix   = "prefix"   // url starts with the text: read in datetime order
+	URLPrefix   = "prefix"   // url starts with the text: served by the url index
 	URLContains = "contains" // url contains the text: a scan, bounded by the other filters
 )
 
@@ -84,11 +84,10 @@ func rangeFilter(q *gorm.DB, cond string, args ...any) *gorm.DB {
 	return q.Where(strings.ReplaceAll(cond, col, "+"+col), args...)
 }
 
-// urlSearch filters on url so that a prefix search can use a url index
-// where an operator adds one (Migrate does not: see indexes.go): on
-// PostgreSQL a LIKE on left(url, 255) (an expression index with
-// text_pattern_ops would serve it) rechecked with starts_with; on SQLite a
-// range on the binary-collated column (see rangeFilter). Contains is strpos / instr: no
+// urlSearch filters on url so that a prefix search can use the url index of
+// Migrate: on PostgreSQL a LIKE on left(url, 255) (the indexed expression,
+// text_pattern_ops) rechecked with starts_with; on SQLite a range on the
+// binary-collated column (see rangeFilter). Contains is strpos / instr: no
 // pattern syntax to escape, a scan of the rows the other filters leave, in
 // datetime order.
 func urlSearch(q *gorm.DB, text, mode string) *gorm.DB {
