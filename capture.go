@@ -28,8 +28,6 @@ func keep[T ~string | ~[]byte](b *bodyCapture, p T) {
 	}
 }
 
-func (b *bodyCapture) truncated() bool { return b.total > int64(len(b.buf)) }
-
 // mediaType is the lower-case media type of a Content-Type value, without
 // parameters. Unlike mime.ParseMediaType it allocates nothing for the
 // usual, already lower-case values.

@@ -24,11 +24,11 @@ import (
 	"testing"
 	"time"
 
+	coderws "github.com/coder/websocket"
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/internal/testlog"
-	coderws "github.com/coder/websocket"
 	gingzip "github.com/gin-contrib/gzip"
 	"github.com/gin-gonic/gin"
 	gorillaws "github.com/gorilla/websocket"

@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/gin-audit-trail/audit/internal/redact"
 	"github.com/gin-audit-trail/audit/repository"
@@ -18,16 +20,39 @@ import (
 type Options struct {
 	// DB is the audit database. It must not be the application's database
 	// handle unless you want the audit tables there. When nil, DSN is opened.
+	// Open does not ping it; open it with gorm.Config{DisableAutomaticPing:
+	// true} so that gorm.Open does not need the server either.
 	DB *gorm.DB
 	// DSN opens the audit database when DB is nil: "" is the SQLite file
-	// audit_trail.sqlite3 (WAL mode), "postgres://..." is PostgreSQL, any
-	// other string is a SQLite file path.
+	// audit_trail.sqlite3 (WAL mode), "postgres://..." or "host=..." is
+	// PostgreSQL (parsed by pgx), any other string is a SQLite file path
+	// or "file:" URI. Another URL scheme is an error from Open.
 	DSN string
-	// SkipMigration turns off the creation of the audit tables at Open.
+	// SkipMigration turns off the creation of the audit tables, for
+	// applications that run repository.Migrate from their deploy step. When
+	// the database answers and a table is missing, Open fails naming it
+	// (without WaitForDatabase: if it answers within ConnectWait).
 	SkipMigration bool
 
+	// WaitForDatabase makes Open fail fast: it connects and migrates before
+	// returning (within ConnectTimeout) and returns the error if that
+	// fails. By default the database is not needed at Open: see
+	// ConnectWait.
+	WaitForDatabase bool
+	// ConnectWait is how long Open waits for the audit database to answer
+	// its first attempt; once it has answered, Open also waits for the
+	// migration (within ConnectTimeout). So a healthy database is ready
+	// when Open returns, and one that is down or hung is reached in the
+	// background, with retries (backoff up to Writer.RetryBackoffMax),
+	// while events go to the spool. Default DefaultConnectWait; negative:
+	// do not wait.
+	ConnectWait time.Duration
+	// ConnectTimeout bounds one attempt to reach and migrate the audit
+	// database. Default repository.DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+
 	// Include lists regular expressions of URL paths to audit. Default
-	// ^/api/ (nil means the default; an empty non-nil slice audits nothing).
+	// DefaultInclude, ^/api/ (nil means the default; an empty non-nil slice audits nothing).
 	Include []string
 	// Exclude lists regular expressions of paths never audited, checked
 	// after Include (RE2 has no look-ahead, so exclusions live here).
@@ -76,21 +101,28 @@ type Options struct {
 	// most what was queued in memory (see docs/RELIABILITY.md).
 	Synchronous bool
 	// Writer tunes the background writer (queue size, batch size, flush
-	// interval, drop timeout).
+	// interval, drop timeout) and its spool, Writer.Spool, which keeps
+	// batches on disk while the audit database fails (or after a crash)
+	// and replays them in order when it answers. When Writer.Spool.Dir is
+	// "" it defaults to the directory "<file>.spool" next to a SQLite audit
+	// file, or "audit_spool/<host>-<port>-<database>" in the working
+	// directory for PostgreSQL; in-memory SQLite databases get no spool.
+	// Set Writer.Spool.Disabled to turn it off. The directory is created
+	// only when a write first fails.
 	Writer repository.WriterConfig
-
-	// Spool keeps batches on disk while the audit database fails (or after
-	// a crash) and replays them in order when it answers. When Spool.Dir
-	// is "" (and Writer.Spool.Dir too) it defaults to the directory
-	// "<file>.spool" next to a SQLite audit file, or
-	// "audit_spool/<host>-<port>-<database>" in the working directory for
-	// PostgreSQL; in-memory SQLite databases get no spool. Set
-	// Spool.Disabled to turn it off. The directory is created only when a
-	// write first fails.
-	Spool repository.SpoolConfig
 
 	// Logger receives the trail's warnings and errors. Default slog.Default().
 	Logger *slog.Logger
+	// Context, when set, bounds the trail's life: when it ends, the trail
+	// closes as Close(context.Background()) does, writing every accepted
+	// event first. It is how the trail of New, which has no handle to close,
+	// drains at shutdown: pass the context that ends on SIGTERM.
+	Context context.Context
+	// Closed, when set, receives the result of the close that the end of
+	// Context starts, once, when every accepted event is written; main waits
+	// for it before exiting. Give it a buffer of one: the trail does not
+	// wait for a reader.
+	Closed chan<- error
 }
 
 // BodyRule selects requests by path regular expression and method. Method
@@ -100,8 +132,22 @@ type BodyRule struct {
 	Method string
 }
 
-// DefaultMaxBodyBytes is the default cap of a stored body.
-const DefaultMaxBodyBytes = 64 << 10
+// Defaults of Options.
+const (
+	// DefaultInclude is the path expression audited when Options.Include
+	// is nil.
+	DefaultInclude = `^/api/`
+	// DefaultAuthURL is the login path when Options.AuthURLs is nil.
+	DefaultAuthURL = "/api/token/"
+	// DefaultAuthFailedStatus is the status code of a failed login when
+	// Options.AuthFailedStatus is 0.
+	DefaultAuthFailedStatus = 401
+	// DefaultMaxBodyBytes is the default cap of a stored body.
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultConnectWait is how long Open waits for the audit database
+	// when Options.ConnectWait is 0.
+	DefaultConnectWait = time.Second
+)
 
 // policy is the compiled form of the options: what to record.
 type policy struct {
@@ -122,7 +168,7 @@ func compilePolicy(o Options) (*policy, error) {
 	p := &policy{authURLs: map[string]bool{}, authFailed: o.AuthFailedStatus, maxBody: o.MaxBodyBytes}
 	include := o.Include
 	if include == nil {
-		include = []string{`^/api/`}
+		include = []string{DefaultInclude}
 	}
 	var err error
 	if p.include, err = compileAll("Include", include); err != nil {
@@ -133,13 +179,13 @@ func compilePolicy(o Options) (*policy, error) {
 	}
 	auth := o.AuthURLs
 	if auth == nil {
-		auth = []string{"/api/token/"}
+		auth = []string{DefaultAuthURL}
 	}
 	for _, u := range auth {
 		p.authURLs[u] = true
 	}
 	if p.authFailed == 0 {
-		p.authFailed = 401
+		p.authFailed = DefaultAuthFailedStatus
 	}
 	if p.skipReq, err = compileRules("SkipRequestBody", o.SkipRequestBody); err != nil {
 		return nil, err

@@ -35,14 +35,24 @@ type Trail struct {
 	policy  *policy
 	db      *gorm.DB
 	ownDB   bool // opened from Options.DSN, closed by Close
+	conn    *repository.ConnectingStore
 	writer  *repository.Writer
 	sync    bool
 	log     *slog.Logger
 	resolve func(*gin.Context) string
+	// stopAfter cancels the close scheduled for the end of Options.Context.
+	stopAfter func() bool
 }
 
-// Open connects to (and unless Options.SkipMigration, migrates) the audit
-// database and starts the background writer.
+// Open checks the options, opens the spool and starts the background
+// writer. It does not need the audit database: it waits at most
+// Options.ConnectWait for the database to answer (and, once it has
+// answered, for the migration, unless Options.SkipMigration), and
+// otherwise goes on connecting in the background, with retries and
+// backoff, while events go to the spool. With
+// Options.WaitForDatabase it connects and migrates before returning, and
+// returns the error if that fails. A DSN that can never work (a syntax
+// error, an unknown scheme) is always an error.
 func Open(opts Options) (*Trail, error) {
 	pol, err := compilePolicy(opts)
 	if err != nil {
@@ -58,10 +68,27 @@ func Open(opts Options) (*Trail, error) {
 		}
 		t.ownDB = true
 	}
-	if !opts.SkipMigration {
-		if err := repository.Migrate(t.db); err != nil {
+	t.conn = repository.NewConnectingStore(t.db, repository.GormStore{DB: t.db}, repository.ConnectConfig{
+		Migrate:        !opts.SkipMigration,
+		AttemptTimeout: opts.ConnectTimeout,
+		BackoffMax:     opts.Writer.RetryBackoffMax,
+		Logger:         t.log,
+	})
+	if opts.WaitForDatabase {
+		if err := t.conn.Connect(context.Background()); err != nil {
 			t.closeDB()
 			return nil, err
+		}
+	} else {
+		wait := opts.ConnectWait
+		if wait == 0 {
+			wait = DefaultConnectWait
+		}
+		t.conn.Start(wait)
+		if err := t.conn.Err(); errors.Is(err, repository.ErrNotMigrated) {
+			_ = t.conn.Close(context.Background())
+			t.closeDB()
+			return nil, err // a configuration error: fail here, not by spooling every batch
 		}
 	}
 	wc := opts.Writer
@@ -69,19 +96,26 @@ func Open(opts Options) (*Trail, error) {
 		wc.Logger = t.log
 	}
 	wc.Spool = spoolConfig(opts, t.db)
-	if t.writer, err = repository.OpenWriter(repository.GormStore{DB: t.db}, wc); err != nil {
+	if t.writer, err = repository.OpenWriter(t.conn, wc); err != nil {
 		_ = t.writer.Close(context.Background())
+		_ = t.conn.Close(context.Background())
 		t.closeDB()
 		return nil, fmt.Errorf("audit: open spool: %w", err)
 	}
+	t.closeWhenDone(opts.Context, opts.Closed) // drain.go
 	return t, nil
 }
 
 // New opens a trail and returns its middleware: the one-line setup,
-// router.Use(audit.New(opts)). It panics if the options are invalid or the
-// audit database cannot be opened, like regexp.MustCompile. The trail
-// cannot be closed, so events of the last FlushInterval may be lost when the
-// process exits: applications that must not lose events use Open and Close.
+// router.Use(audit.New(opts)). It panics if the options are invalid (or,
+// with Options.WaitForDatabase, if the audit database cannot be reached),
+// like regexp.MustCompile.
+//
+// The trail has no handle to close, so it drains when Options.Context ends:
+// it stops accepting events, writes every accepted one and closes, and
+// sends the result on Options.Closed, which main waits for before it exits.
+// Without a Context, the events of the last FlushInterval may be lost when
+// the process exits.
 func New(opts Options) gin.HandlerFunc {
 	t, err := Open(opts)
 	if err != nil {
@@ -90,19 +124,37 @@ func New(opts Options) gin.HandlerFunc {
 	return t.Middleware()
 }
 
-// DB is the audit database.
+// DB is the audit database. The handle exists from Open on, even while the
+// database itself is not reachable yet (see DatabaseState).
 func (t *Trail) DB() *gorm.DB { return t.db }
+
+// DatabaseState reports whether the audit database has been reached and
+// migrated, and whether the latest write to it failed.
+func (t *Trail) DatabaseState() repository.DatabaseState { return t.conn.State() }
 
 // Stats returns the writer's counters: accepted, written, dropped and
 // failed rows, failed batches, queue depth, and the spool's health
 // (degraded, spooled, replayed, pending, last error).
 func (t *Trail) Stats() repository.Stats { return t.writer.Stats() }
 
-// Close stops accepting events, writes every accepted event, and closes the
-// audit database if Open opened it. If ctx ends first, Close returns its
-// error and the database stays open for the writer to finish.
+// Close stops accepting events, writes every accepted event (to the
+// database, or to the spool while the database fails), stops connecting,
+// and closes the audit database if Open opened it. If ctx ends first,
+// Close returns its error and the database stays open for the writer to
+// finish.
 func (t *Trail) Close(ctx context.Context) error {
-	if err := t.writer.Close(ctx); err != nil {
+	if t.stopAfter != nil {
+		t.stopAfter() // Close was called: the end of Options.Context has nothing left to do
+	}
+	return t.close(ctx)
+}
+
+func (t *Trail) close(ctx context.Context) error {
+	err := t.writer.Close(ctx)
+	if cerr := t.conn.Close(ctx); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	t.closeDB()

@@ -19,7 +19,8 @@
 //	GET /api/logins            JSON list
 //	GET /api/processes         JSON list; /api/processes/:id the detail
 //	GET /api/endpoints         JSON per-endpoint statistics
-//	GET /api/health            JSON: database reachable, writer counters
+//	GET /api/health            JSON: database reachable and writable (503 if
+//	                           not, within about 1 s), writer counters
 //	GET /reports/requests.pdf  PDF reports, with the same filters as the
 //	GET /reports/logins.pdf    lists; processes.pdf also takes id=
 //	GET /reports/processes.pdf
@@ -50,6 +51,15 @@ type Source interface {
 type StatsSource interface {
 	Source
 	Stats() repository.Stats
+}
+
+// DatabaseStateSource is a Source that also knows whether its audit
+// database has been reached and whether the latest write to it failed (as
+// *audit.Trail does): the health route then reports a write outage even
+// while the database still answers reads.
+type DatabaseStateSource interface {
+	Source
+	DatabaseState() repository.DatabaseState
 }
 
 type dbSource struct{ db *gorm.DB }

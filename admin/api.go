@@ -1,15 +1,18 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
 )
 
 // fail answers err as JSON ({"error": message}) with its status.
@@ -103,25 +106,52 @@ func (h *handlers) apiEndpoints(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"items": stats})
 }
 
+// healthTimeout bounds the database check of the health route: a database
+// that hangs is reported unreachable after this long.
+const healthTimeout = time.Second
+
+// Values of health.Database.
+const (
+	dbOK          = "ok"
+	dbUnreachable = "unreachable" // no answer to a ping within healthTimeout
+	dbConnecting  = "connecting"  // answers, but the trail has not yet reached and migrated it
+	dbUnwritable  = "unwritable"  // answers, but the latest write failed
+)
+
 // health is the body of /api/health.
 type health struct {
-	Status   string            `json:"status"` // "ok" or "degraded"
-	Database string            `json:"database"`
-	Writer   *repository.Stats `json:"writer,omitempty"`
+	Status string `json:"status"` // "ok" or "degraded"
+	// Database is "ok", "unreachable", "connecting" or "unwritable"; the
+	// route answers 503 unless it is "ok".
+	Database string `json:"database"`
+	// Error says why the database is not "ok".
+	Error  string            `json:"error,omitempty"`
+	Writer *repository.Stats `json:"writer,omitempty"`
 	// Warnings name losses since the trail started: they stay after the
 	// trail recovers, while Status says how it is now.
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// apiHealth reports whether the audit database answers and, for a trail,
-// its writer's counters; 503 when the database does not answer.
+// apiHealth reports whether the audit database answers (within
+// healthTimeout) and takes writes, and, for a trail, its writer's
+// counters; 503 when the database is not usable.
 func (h *handlers) apiHealth(c *gin.Context) {
-	out := health{Status: "ok", Database: "ok"}
+	out := health{Status: "ok", Database: dbOK}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), healthTimeout)
+	defer cancel()
+	if err := ping(ctx, h.db); err != nil {
+		out.Database, out.Error = dbUnreachable, err.Error()
+	} else if s, ok := h.src.(DatabaseStateSource); ok {
+		switch st := s.DatabaseState(); {
+		case !st.Connected:
+			out.Database, out.Error = dbConnecting, st.ConnectError
+		case st.WriteFailing:
+			out.Database, out.Error = dbUnwritable, st.LastWriteError
+		}
+	}
 	status := http.StatusOK
-	if sqlDB, err := h.db.DB(); err != nil {
-		out.Status, out.Database, status = "degraded", "unavailable", http.StatusServiceUnavailable
-	} else if err := sqlDB.PingContext(c.Request.Context()); err != nil {
-		out.Status, out.Database, status = "degraded", "unreachable", http.StatusServiceUnavailable
+	if out.Database != dbOK {
+		out.Status, status = "degraded", http.StatusServiceUnavailable
 	}
 	if s, ok := h.src.(StatsSource); ok {
 		st := s.Stats()
@@ -137,6 +167,23 @@ func (h *handlers) apiHealth(c *gin.Context) {
 		}
 	}
 	c.JSON(status, out)
+}
+
+// ping asks db for a round trip and gives up when ctx ends, even if the
+// driver does not.
+func ping(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- sqlDB.PingContext(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("no answer within %s: %w", healthTimeout, ctx.Err())
+	}
 }
 
 // endpointStats reads the endpoint filters of c (the last 7 days when no

@@ -8,6 +8,8 @@
 package repository
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,34 +20,31 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// DefaultSQLitePath is the embedded audit database used when no DSN and no
-// *gorm.DB are given.
-const DefaultSQLitePath = "audit_trail.sqlite3"
-
-// Open opens the audit database named by dsn. An empty dsn opens
-// DefaultSQLitePath; a dsn starting with postgres:// or postgresql://, or a
-// key=value string containing host=, opens PostgreSQL; anything else is a
-// SQLite file path. SQLite files are opened in WAL mode with a busy timeout.
+// Open opens the audit database named by dsn without waiting for it: a
+// PostgreSQL server is first contacted by the first statement, so an
+// unreachable server is not an error here, while a DSN that can never work
+// is (see ParseDSN). An empty dsn opens DefaultSQLitePath; a dsn starting
+// with postgres:// or postgresql://, or a key=value string containing
+// host=, opens PostgreSQL; anything else is a SQLite file path. SQLite
+// files are opened in WAL mode with a busy timeout.
 func Open(dsn string) (*gorm.DB, error) {
-	cfg := &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true}
+	target, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true, DisableAutomaticPing: true}
 	var dialector gorm.Dialector
-	switch {
-	case IsPostgresDSN(dsn):
+	switch target.Driver {
+	case DriverPostgres:
 		dialector = postgres.Open(dsn)
 	default:
 		dialector = sqlite.Open(SQLiteDSN(dsn))
 	}
 	db, err := gorm.Open(dialector, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("audit: open audit database: %w", err)
+		return nil, fmt.Errorf("audit: open audit database %s: %w", target, err)
 	}
 	return db, nil
-}
-
-// IsPostgresDSN reports whether dsn names a PostgreSQL server.
-func IsPostgresDSN(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") ||
-		strings.Contains(dsn, "host=")
 }
 
 // SQLiteDSN turns a file path into a go-sqlite3 DSN with WAL journaling, a
@@ -62,9 +61,77 @@ func SQLiteDSN(path string) string {
 	return path + "?_journal_mode=WAL&_busy_timeout=5000&_synchronous=NORMAL"
 }
 
+// migrationLockKey is the PostgreSQL advisory lock that serializes
+// migrations of the audit tables ("gin-audit-trail" as a number; advisory
+// locks are per database).
+const migrationLockKey int64 = 0x6175646974747261
+
+// ErrNotMigrated is the error of CheckMigrated when audit tables are missing.
+var ErrNotMigrated = errors.New("audit: the audit database is not migrated")
+
+// CheckMigrated reports an error naming the audit tables missing from db
+// (or the error that kept it from looking), for applications that migrate
+// from their deploy step and open the trail with SkipMigration.
+func CheckMigrated(db *gorm.DB) error {
+	tables, err := db.Migrator().GetTables()
+	if err != nil {
+		return fmt.Errorf("audit: list the tables of the audit database: %w", err)
+	}
+	have := make(map[string]bool, len(tables))
+	for _, name := range tables {
+		have[name] = true
+	}
+	var missing []string
+	for _, model := range entities.All() {
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(model); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		if !have[stmt.Schema.Table] {
+			missing = append(missing, stmt.Schema.Table)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: it has no table %s: run repository.Migrate first, or open without SkipMigration",
+			ErrNotMigrated, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
 // Migrate creates or updates the five audit tables and their indexes in db.
-// It touches no other table.
+// It touches no other table. Any number of processes may migrate the same
+// database at once: on PostgreSQL the migration runs in one transaction
+// holding an advisory lock, on a SQLite file under an exclusive file lock
+// of the database file. Every statement runs under db's context
+// (db.WithContext), so a deadline there bounds the whole migration.
 func Migrate(db *gorm.DB) error {
+	ctx := db.Statement.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	switch TargetOf(db).Driver {
+	case DriverPostgres:
+		// DDL is transactional on PostgreSQL: the lock is released by the
+		// commit or rollback, whatever happens to the connection.
+		return db.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
+				return fmt.Errorf("audit: lock the audit tables' migration: %w", err)
+			}
+			return migrate(tx)
+		})
+	case DriverSQLite:
+		if path := TargetOf(db).Path; path != "" {
+			unlock, err := lockFile(ctx, path)
+			if err != nil {
+				return fmt.Errorf("audit: lock the audit tables' migration: %w", err)
+			}
+			defer unlock()
+		}
+	}
+	return migrate(db)
+}
+
+func migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(entities.All()...); err != nil {
 		return fmt.Errorf("audit: migrate audit tables: %w", err)
 	}

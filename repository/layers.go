@@ -121,3 +121,13 @@ func mergeBatches(items []*entities.Batch) *entities.Batch {
 	}
 	return m
 }
+
+// Parallelism is the wrapped store's (GormStore.Parallelism), or 1, so
+// that a Writer over a ConnectingStore gets as many committers as the
+// database takes.
+func (s *ConnectingStore) Parallelism() int {
+	if p, ok := s.store.(interface{ Parallelism() int }); ok {
+		return p.Parallelism()
+	}
+	return 1
+}

@@ -122,33 +122,22 @@ func (p SpoolFullPolicy) String() string {
 
 func (c SpoolConfig) enabled() bool { return c.Dir != "" && !c.Disabled }
 
-// Defaults of WriterConfig.
-const (
-	defaultQueueSize       = 4096
-	defaultMaxQueueBytes   = 64 << 20
-	defaultMaxBatchRows    = 1000
-	defaultFlushInterval   = 100 * time.Millisecond
-	defaultEnqueueTimeout  = 50 * time.Millisecond
-	defaultWriteTimeout    = 5 * time.Second
-	defaultRetries         = 2
-	defaultRetryBackoffMax = 2 * time.Second
-	// closeGrace is how long Close waits, after its context ended, for the
-	// batches still in memory to reach the spool.
-	closeGrace = time.Second
-)
+// closeGrace is how long Close waits, after its context ended, for the
+// batches still in memory to reach the spool.
+const closeGrace = time.Second
 
 func (c WriterConfig) withDefaults(store Store) WriterConfig {
 	if c.QueueSize <= 0 {
-		c.QueueSize = defaultQueueSize
+		c.QueueSize = DefaultQueueSize
 	}
 	if c.MaxQueueBytes <= 0 {
-		c.MaxQueueBytes = defaultMaxQueueBytes
+		c.MaxQueueBytes = DefaultMaxQueueBytes
 	}
 	if c.MaxBatchRows <= 0 {
-		c.MaxBatchRows = defaultMaxBatchRows
+		c.MaxBatchRows = DefaultMaxBatchRows
 	}
 	if c.FlushInterval <= 0 {
-		c.FlushInterval = defaultFlushInterval
+		c.FlushInterval = DefaultFlushInterval
 	}
 	if c.Writers <= 0 {
 		c.Writers = 1
@@ -157,18 +146,18 @@ func (c WriterConfig) withDefaults(store Store) WriterConfig {
 		}
 	}
 	if c.EnqueueTimeout <= 0 {
-		c.EnqueueTimeout = defaultEnqueueTimeout
+		c.EnqueueTimeout = DefaultEnqueueTimeout
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = defaultWriteTimeout
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	if c.RetryBackoffMax <= 0 {
-		c.RetryBackoffMax = defaultRetryBackoffMax
+		c.RetryBackoffMax = DefaultRetryBackoffMax
 	}
 	if c.Retries < 0 {
 		c.Retries = 0
 	} else if c.Retries == 0 {
-		c.Retries = defaultRetries
+		c.Retries = DefaultRetries
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

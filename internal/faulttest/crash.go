@@ -7,12 +7,15 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/tcpproxy"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-audit-trail/audit/repository/spool"
 )
@@ -23,24 +26,43 @@ const (
 	envDir   = "AUDIT_FAULT_DIR"
 	envDSN   = "AUDIT_FAULT_DSN"
 	envSync  = "AUDIT_FAULT_SYNC"
+	// envShutdown is the child's shutdown context at SIGTERM.
+	envShutdown = "AUDIT_FAULT_SHUTDOWN"
 )
 
 // isChild reports whether this process is a crash child.
 func isChild() bool { return os.Getenv(envChild) == "1" }
 
-// runChild serves the demo app until it is killed. Its first line on
-// stdout is "LISTEN <base URL>".
+// runChild serves the demo app until it is killed, or until SIGTERM: then
+// it shuts down like example/main.go, with a shutdown context of
+// AUDIT_FAULT_SHUTDOWN (a duration, default 10 s), and exits 0 when the
+// trail closed cleanly, 3 when the context ended first. Its first line on
+// stdout is "LISTEN <base URL>"; at SIGTERM it prints "CLOSED <error or ok>".
 func runChild() {
-	app, base, _, err := startApp(appConfig{
+	sigterm := make(chan os.Signal, 1)
+	signal.Notify(sigterm, syscall.SIGTERM)
+	app, base, stopHTTP, err := startApp(appConfig{
 		Dir: os.Getenv(envDir), AuditDSN: os.Getenv(envDSN), Sync: os.Getenv(envSync) == "1",
+		WaitForDatabase: true,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(2)
 	}
-	_ = app
 	fmt.Println("LISTEN " + base)
-	select {} // until kill -9
+	<-sigterm
+	limit, err := time.ParseDuration(os.Getenv(envShutdown))
+	if err != nil {
+		limit = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	stopHTTP()
+	if err := app.Close(ctx); err != nil {
+		fmt.Println("CLOSED", err)
+		os.Exit(3)
+	}
+	fmt.Println("CLOSED ok")
 }
 
 // crashConfig is one crash run.
@@ -111,6 +133,56 @@ func spooledLoad(dir string) (map[int]int, error) {
 	return out, nil
 }
 
+// child is the demo app running in a child process (this binary,
+// re-executed).
+type child struct {
+	cmd    *exec.Cmd
+	base   string
+	stdout *bufio.Reader
+}
+
+// startChild starts a child serving the demo app on dir and auditDSN, and
+// waits until it listens. shutdown is its shutdown context at SIGTERM (0:
+// the child's default).
+func startChild(dir, auditDSN string, sync bool, shutdown time.Duration) (*child, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	syncEnv := "0"
+	if sync {
+		syncEnv = "1"
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), envChild+"=1", envDir+"="+dir, envDSN+"="+auditDSN, envSync+"="+syncEnv)
+	if shutdown > 0 {
+		cmd.Env = append(cmd.Env, envShutdown+"="+shutdown.String())
+	}
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, stdout: bufio.NewReader(stdout)}
+	line, err := c.stdout.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "LISTEN ") {
+		c.kill()
+		return nil, fmt.Errorf("child %d did not start: %q %v", cmd.Process.Pid, line, err)
+	}
+	c.base = strings.TrimSpace(strings.TrimPrefix(line, "LISTEN "))
+	return c, nil
+}
+
+// kill sends SIGKILL to the child's PID (only the process we started) and
+// reaps it.
+func (c *child) kill() {
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+}
+
 // runCrash starts the demo app in a child process on PostgreSQL behind a
 // proxy, loads it, cuts the database so events go to the spool, kill -9s
 // the child (by its PID) in the middle of the load, restarts the app in
@@ -127,44 +199,24 @@ func runCrash(c crashConfig) (rep crashReport, err error) {
 		return rep, err
 	}
 	defer drop()
-	proxy, err := NewProxy(pgTarget(dsn))
+	proxy, err := tcpproxy.New(pgTarget(dsn))
 	if err != nil {
 		return rep, err
 	}
 	defer proxy.Close()
 	auditDSN := viaProxy(dsn, proxy.Addr)
 
-	self, err := os.Executable()
+	child, err := startChild(dir, auditDSN, c.Sync, 0)
 	if err != nil {
 		return rep, err
 	}
-	sync := "0"
-	if c.Sync {
-		sync = "1"
-	}
-	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), envChild+"=1", envDir+"="+dir, envDSN+"="+auditDSN, envSync+"="+sync)
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return rep, err
-	}
-	if err := cmd.Start(); err != nil {
-		return rep, err
-	}
-	pid := cmd.Process.Pid
+	cmd, base := child.cmd, child.base
 	killed := false
 	defer func() {
 		if !killed {
-			_ = cmd.Process.Kill() // by PID: only the child we started
-			_ = cmd.Wait()
+			child.kill()
 		}
 	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "LISTEN ") {
-		return rep, fmt.Errorf("child %d did not start: %q %v", pid, line, err)
-	}
-	base := strings.TrimSpace(strings.TrimPrefix(line, "LISTEN "))
 
 	var phase atomic.Int32
 	ctx, cancel := context.WithTimeout(context.Background(), c.Before+c.Outage)

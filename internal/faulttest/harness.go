@@ -44,7 +44,9 @@ func adminDSN() string {
 func createPostgres() (string, func(), error) {
 	admin, err := gorm.Open(postgres.Open(adminDSN()), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
-		return "", nil, err
+		// No server here: the PostgreSQL fault tests cannot run (the tests
+		// skip loudly, or fail under CI).
+		return "", nil, fmt.Errorf("%w: PostgreSQL NOT REACHABLE at %s: %v", errSkip, hostOf(adminDSN()), err)
 	}
 	var buf [6]byte
 	_, _ = rand.Read(buf[:])
@@ -63,6 +65,14 @@ func createPostgres() (string, func(), error) {
 	return u.String(), drop, nil
 }
 
+// hostOf names the server of a postgres:// DSN without its credentials.
+func hostOf(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "the AUDIT_TEST_POSTGRES server"
+}
+
 // viaProxy rewrites a postgres:// DSN to go through addr.
 func viaProxy(dsn, addr string) string {
 	u, _ := url.Parse(dsn)
@@ -79,32 +89,48 @@ func pgTarget(dsn string) string {
 	return net.JoinHostPort(u.Hostname(), port)
 }
 
+// The demo app's admin account in every run.
+const (
+	demoUser     = "admin"
+	demoPassword = "admin-fault-test"
+)
+
 // appConfig is how the demo app of a run is set up.
 type appConfig struct {
 	Dir      string // working directory of the run (app database, spool)
 	AuditDSN string
 	Sync     bool
+	// WaitForDatabase is audit.Options.WaitForDatabase: Open fails unless
+	// it connects and migrates.
+	WaitForDatabase bool
 }
 
 func (c appConfig) spoolDir() string { return filepath.Join(c.Dir, "spool") }
 
+// quietGin silences gin for the whole process: release mode, no request
+// log. main and TestMain call it once, before any app starts (gin's
+// settings are globals).
+func quietGin() {
+	gin.SetMode(gin.ReleaseMode)
+	gin.DefaultWriter = io.Discard
+}
+
 // startApp starts the demo app on 127.0.0.1 and returns its base URL.
 func startApp(c appConfig) (*demo.App, string, func(), error) {
-	gin.SetMode(gin.ReleaseMode)
-	gin.DefaultWriter = io.Discard // the demo logs every request
 	app, err := demo.New(demo.Config{
 		AppDSN:       filepath.Join(c.Dir, "app.sqlite3"),
-		DemoUser:     "admin",
-		DemoPassword: "admin-fault-test",
+		DemoUser:     demoUser,
+		DemoPassword: demoPassword,
 		BcryptCost:   4,
 		JWTSecret:    "fault-test-signing-key-not-a-secret",
 		Audit: audit.Options{
-			DSN:         c.AuditDSN,
-			Synchronous: c.Sync,
-			Spool:       repository.SpoolConfig{Dir: c.spoolDir()},
+			DSN:             c.AuditDSN,
+			Synchronous:     c.Sync,
+			WaitForDatabase: c.WaitForDatabase,
 			Writer: repository.WriterConfig{
 				WriteTimeout:    2 * time.Second,
 				RetryBackoffMax: 500 * time.Millisecond,
+				Spool:           repository.SpoolConfig{Dir: c.spoolDir()},
 			},
 		},
 	})
@@ -281,16 +307,17 @@ func compare(rs []result, stored map[int]int) comparison {
 	return c
 }
 
-// waitDrained waits until the trail has replayed its spool.
+// waitDrained waits until the trail is connected and has replayed its
+// spool.
 func waitDrained(app *demo.App, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
-		st := app.Trail.Stats()
-		if !st.Degraded && st.SpoolPending == 0 && st.QueueDepth == 0 {
+		st, db := app.Trail.Stats(), app.Trail.DatabaseState()
+		if db.Connected && !st.Degraded && st.SpoolPending == 0 && st.QueueDepth == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("spool not replayed after %s: %+v", limit, st)
+			return fmt.Errorf("spool not replayed after %s: %+v %+v", limit, db, st)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/tcpproxy"
 	"github.com/gin-audit-trail/audit/repository"
 )
 
@@ -21,7 +22,7 @@ type fault interface {
 
 // proxyFault cuts the TCP proxy between the trail and PostgreSQL: the
 // server keeps running for everyone else.
-type proxyFault struct{ p *Proxy }
+type proxyFault struct{ p *tcpproxy.Proxy }
 
 func (f proxyFault) start() error { f.p.Cut(); return nil }
 func (f proxyFault) stop() error  { return f.p.Restore() }
@@ -143,7 +144,7 @@ func runOutage(c outageConfig) (rep outageReport, err error) {
 		auditDSN = dsn
 		switch c.Fault {
 		case "proxy":
-			p, err := NewProxy(pgTarget(dsn))
+			p, err := tcpproxy.New(pgTarget(dsn))
 			if err != nil {
 				return rep, err
 			}

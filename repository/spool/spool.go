@@ -363,7 +363,8 @@ func (s *Spool) newSegment() error {
 	if err != nil {
 		return fmt.Errorf("spool: new segment: %w", err)
 	}
-	if _, err := f.Write([]byte(Magic)); err == nil {
+	_, err = f.Write([]byte(Magic))
+	if err == nil {
 		err = f.Sync()
 	}
 	if err == nil {
