@@ -289,7 +289,9 @@ func (t *Trail) finish(c *gin.Context, ev *Event, x *exchange, storeResponse boo
 		r.ErrorMessage = strings.Join(msgs, "\n")
 	}
 
-	batch := &entities.Batch{Requests: []entities.RequestEvent{r}}
+	ev.row[0] = r
+	batch := &ev.batch
+	batch.Requests = ev.row[:]
 	for _, f := range contribute {
 		f(batch)
 	}

@@ -159,15 +159,5 @@ func migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(entities.All()...); err != nil {
 		return fmt.Errorf("audit: migrate audit tables: %w", err)
 	}
-	// The url is up to 2048 characters, more than a PostgreSQL b-tree entry
-	// may hold, so it is indexed by its first 255 characters, with the
-	// operator class that serves LIKE 'prefix%' whatever the collation.
-	idx := `CREATE INDEX IF NOT EXISTS idx_audit_request_events_url ON audit_request_events (url)`
-	if db.Dialector.Name() == "postgres" {
-		idx = `CREATE INDEX IF NOT EXISTS idx_audit_request_events_url ON audit_request_events ((left(url, 255)) text_pattern_ops)`
-	}
-	if err := db.Exec(idx).Error; err != nil {
-		return fmt.Errorf("audit: create url index: %w", err)
-	}
-	return migrateListIndexes(db) // indexes.go
+	return migrateIndexes(db) // indexes.go
 }
