@@ -1,0 +1,4 @@
+package repository
+
+// LockRetention exposes lockRetention to the tests.
+var LockRetention = lockRetention
