@@ -175,12 +175,7 @@ func (p Purger) loop(ctx context.Context, kind Kind, stmts []string, before time
 // CountOlder counts the rows of kind older than before: what PurgeOlder
 // would delete, children of processes not included.
 func CountOlder(ctx context.Context, db *gorm.DB, kind Kind, before time.Time) (int64, error) {
-	if kind.Table() == "" {
-		return 0, fmt.Errorf("audit: unknown kind %q", kind)
-	}
-	var n int64
-	err := db.WithContext(ctx).Raw(`SELECT count(*) FROM `+kind.Table()+` WHERE datetime < ?`, before.UTC()).Scan(&n).Error
-	return n, err
+	return CountRows(ctx, db, kind, time.Time{}, before)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -222,7 +217,7 @@ type RetentionResult struct {
 func RunRetention(ctx context.Context, db *gorm.DB, r Retention, now time.Time) (RetentionResult, error) {
 	r = r.withDefaults()
 	res := RetentionResult{Deleted: map[Kind]int64{}}
-	release, err := lockRetention(ctx, db)
+	release, err := LockRetention(ctx, db)
 	if err != nil {
 		return res, err
 	}
@@ -244,8 +239,10 @@ func RunRetention(ctx context.Context, db *gorm.DB, r Retention, now time.Time) 
 	return res, err
 }
 
-// lockRetention takes the retention lock without waiting.
-func lockRetention(ctx context.Context, db *gorm.DB) (release func(), err error) {
+// LockRetention takes the retention lock of db without waiting, as
+// RunRetention does, and returns its release; ErrRetentionBusy when another
+// instance holds it. The audit command's purge holds it too.
+func LockRetention(ctx context.Context, db *gorm.DB) (release func(), err error) {
 	if db.Dialector.Name() == "postgres" {
 		sqlDB, err := db.DB()
 		if err != nil {

@@ -3,6 +3,8 @@ package repository
 import (
 	"fmt"
 	"strings"
+
+	"github.com/gin-audit-trail/audit/entities"
 )
 
 // Kind names one kind of audit row, and so one audit table, in the words an
@@ -49,4 +51,21 @@ func ParseKind(s string) (Kind, error) {
 		}
 	}
 	return "", fmt.Errorf("audit: unknown table %q: use requests, logins, processes, steps or registrations", s)
+}
+
+// model is a zero value of kind's entity.
+func (k Kind) model() any {
+	switch k {
+	case Requests:
+		return &entities.RequestEvent{}
+	case Logins:
+		return &entities.LoginEvent{}
+	case Processes:
+		return &entities.ProcessEvent{}
+	case Steps:
+		return &entities.StepEvent{}
+	case Registrations:
+		return &entities.RegistrationEvent{}
+	}
+	return nil
 }

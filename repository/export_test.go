@@ -1,4 +1,0 @@
-package repository
-
-// LockRetention exposes lockRetention to the tests.
-var LockRetention = lockRetention
