@@ -28,7 +28,6 @@ func keep[T ~string | ~[]byte](b *bodyCapture, p T) {
 	}
 }
 
-
 // mediaType is the lower-case media type of a Content-Type value, without
 // parameters. Unlike mime.ParseMediaType it allocates nothing for the
 // usual, already lower-case values.

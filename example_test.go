@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -71,4 +72,22 @@ func ExampleFrom() {
 	// Output:
 	// /api/orders/ audited: true
 	// /healthz audited: false
+}
+
+// The one-line form with a safe shutdown: the trail of New drains when the
+// context ends, and main waits on Closed before it exits.
+func ExampleNew() {
+	dir, _ := os.MkdirTemp("", "audit-example-*")
+	defer os.RemoveAll(dir)
+	ctx, stop := context.WithCancel(context.Background()) // in main: signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	closed := make(chan error, 1)
+
+	router := gin.New()
+	router.Use(audit.New(audit.Options{DSN: filepath.Join(dir, "audit.sqlite3"), Context: ctx, Closed: closed}))
+	router.GET("/api/ping/", func(c *gin.Context) { c.String(http.StatusOK, "pong") })
+	router.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/api/ping/", nil))
+
+	stop()                                   // SIGTERM: after http.Server.Shutdown returns
+	fmt.Println("drained:", <-closed == nil) // every accepted event is written
+	// Output: drained: true
 }

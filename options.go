@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -27,8 +28,10 @@ type Options struct {
 	// PostgreSQL (parsed by pgx), any other string is a SQLite file path
 	// or "file:" URI. Another URL scheme is an error from Open.
 	DSN string
-	// SkipMigration turns off the creation of the audit tables once the
-	// database answers.
+	// SkipMigration turns off the creation of the audit tables, for
+	// applications that run repository.Migrate from their deploy step. When
+	// the database answers and a table is missing, Open fails naming it
+	// (without WaitForDatabase: if it answers within ConnectWait).
 	SkipMigration bool
 
 	// WaitForDatabase makes Open fail fast: it connects and migrates before
@@ -118,6 +121,16 @@ type Options struct {
 
 	// Logger receives the trail's warnings and errors. Default slog.Default().
 	Logger *slog.Logger
+	// Context, when set, bounds the trail's life: when it ends, the trail
+	// closes as Close(context.Background()) does, writing every accepted
+	// event first. It is how the trail of New, which has no handle to close,
+	// drains at shutdown: pass the context that ends on SIGTERM.
+	Context context.Context
+	// Closed, when set, receives the result of the close that the end of
+	// Context starts, once, when every accepted event is written; main waits
+	// for it before exiting. Give it a buffer of one: the trail does not
+	// wait for a reader.
+	Closed chan<- error
 }
 
 // BodyRule selects requests by path regular expression and method. Method

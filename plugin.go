@@ -41,6 +41,8 @@ type Trail struct {
 	sync    bool
 	log     *slog.Logger
 	resolve func(*gin.Context) string
+	// stopAfter cancels the close scheduled for the end of Options.Context.
+	stopAfter func() bool
 }
 
 // Open checks the options, opens the spool and starts the background
@@ -84,6 +86,11 @@ func Open(opts Options) (*Trail, error) {
 			wait = DefaultConnectWait
 		}
 		t.conn.Start(wait)
+		if err := t.conn.Err(); errors.Is(err, repository.ErrNotMigrated) {
+			_ = t.conn.Close(context.Background())
+			t.closeDB()
+			return nil, err // a configuration error: fail here, not by spooling every batch
+		}
 	}
 	wc := opts.Writer
 	if wc.Logger == nil {
@@ -99,15 +106,20 @@ func Open(opts Options) (*Trail, error) {
 	if opts.Retention.Enabled() {
 		t.retain = repository.StartRetainer(t.db, opts.Retention, t.conn.Ready(), t.log)
 	}
+	t.closeWhenDone(opts.Context, opts.Closed) // drain.go
 	return t, nil
 }
 
 // New opens a trail and returns its middleware: the one-line setup,
 // router.Use(audit.New(opts)). It panics if the options are invalid (or,
 // with Options.WaitForDatabase, if the audit database cannot be reached),
-// like regexp.MustCompile. The trail cannot be closed, so events of the
-// last FlushInterval may be lost when the process exits: applications that
-// must not lose events use Open and Close.
+// like regexp.MustCompile.
+//
+// The trail has no handle to close, so it drains when Options.Context ends:
+// it stops accepting events, writes every accepted one and closes, and
+// sends the result on Options.Closed, which main waits for before it exits.
+// Without a Context, the events of the last FlushInterval may be lost when
+// the process exits.
 func New(opts Options) gin.HandlerFunc {
 	t, err := Open(opts)
 	if err != nil {
@@ -131,10 +143,17 @@ func (t *Trail) Stats() repository.Stats { return t.writer.Stats() }
 
 // Close stops the retention passes, stops accepting events, writes every
 // accepted event (to the database, or to the spool while the database
-// fails), stops connecting, and closes the audit database if Open opened it. If ctx ends first,
-// Close returns its error and the database stays open for the writer to
-// finish.
+// fails), stops connecting, and closes the audit database if Open opened
+// it. If ctx ends first, Close returns its error and the database stays
+// open for the writer to finish.
 func (t *Trail) Close(ctx context.Context) error {
+	if t.stopAfter != nil {
+		t.stopAfter() // Close was called: the end of Options.Context has nothing left to do
+	}
+	return t.close(ctx)
+}
+
+func (t *Trail) close(ctx context.Context) error {
 	if t.retain != nil {
 		if err := t.retain.Close(ctx); err != nil {
 			return err

@@ -424,19 +424,6 @@ func TestInvalidOptionsAreRefused(t *testing.T) {
 	assert.Panics(t, func() { audit.New(audit.Options{DSN: testdb.SQLite(t), Exclude: []string{"*"}}) })
 }
 
-func TestAuditDatabaseIsSeparateFromTheApplications(t *testing.T) {
-	appDSN := testdb.SQLite(t)
-	appDB := testdb.Open(t, appDSN) // stands for the app's own database handle
-	require.NoError(t, appDB.Exec("DROP TABLE audit_request_events; DROP TABLE audit_login_events; DROP TABLE audit_process_events; DROP TABLE audit_step_events; DROP TABLE audit_registration_events").Error)
-	auditDSN := testdb.SQLite(t)
-	h := newHarness(t, auditDSN, audit.Options{}, true)
-	h.do(httptest.NewRequest("GET", "/api/ping/", nil))
-	require.Len(t, h.rows(), 1)
-	var tables []string
-	require.NoError(t, appDB.Raw("SELECT name FROM sqlite_master WHERE type='table'").Scan(&tables).Error)
-	assert.Empty(t, tables, "nothing is created in the application's database")
-}
-
 func TestEndpointsAreGroupedByRouteTemplate(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		h := newHarness(t, dsn, audit.Options{}, true)

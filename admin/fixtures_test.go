@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/testskip"
+
 	"github.com/gin-audit-trail/audit/admin"
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
@@ -129,14 +131,7 @@ func setup(t *testing.T, dsn string) (*gin.Engine, fixture, *gorm.DB) {
 // poppler-utils is missing (failing when CI is set).
 func pdfText(t *testing.T, body io.Reader) string {
 	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		msg := "\n*** pdftotext NOT FOUND: PDF content checks are SKIPPED. Install poppler-utils (apt-get install -y poppler-utils).\n"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg + "*** CI is set: these checks must run.")
-		}
-		t.Skip(msg)
-	}
+	bin := testskip.Tool(t, "poppler-utils", "pdftotext")
 	path := filepath.Join(t.TempDir(), "report.pdf")
 	data, err := io.ReadAll(body)
 	require.NoError(t, err)

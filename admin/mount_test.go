@@ -2,9 +2,9 @@ package admin_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,14 +103,18 @@ func TestHealthShowsTrailCounters(t *testing.T) {
 	})
 }
 
-func TestAllowAnswersForbidden(t *testing.T) {
+func TestAllowLetsThroughOnlyWhatThePredicateAccepts(t *testing.T) {
 	r := gin.New()
-	r.GET("/", admin.Allow(func(*gin.Context) bool { return false }), func(c *gin.Context) { c.String(200, "secret") })
-	w := httptest.NewRecorder()
-	r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
-	assert.Equal(t, http.StatusForbidden, w.Code)
-	assert.NotContains(t, w.Body.String(), "secret")
-	assert.False(t, errors.Is(nil, admin.ErrNoAuthorization))
+	r.GET("/", admin.Allow(func(c *gin.Context) bool { return c.GetHeader("X-Role") == "auditor" }),
+		func(c *gin.Context) { c.String(200, "secret") })
+	for role, want := range map[string]int{"": http.StatusForbidden, "guest": http.StatusForbidden, "auditor": http.StatusOK} {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("X-Role", role)
+		r.ServeHTTP(w, req)
+		assert.Equal(t, want, w.Code, "role %q", role)
+		assert.Equal(t, want == http.StatusOK, strings.Contains(w.Body.String(), "secret"), "role %q", role)
+	}
 }
 
 func TestHealthWarnsOfPastLossesWithoutStayingDegraded(t *testing.T) {

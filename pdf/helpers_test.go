@@ -2,7 +2,6 @@ package pdf
 
 import (
 	"bytes"
-	"fmt"
 	"iter"
 	"os"
 	"os/exec"
@@ -12,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/testskip"
+
 	"github.com/gin-audit-trail/audit/entities"
 )
 
@@ -20,13 +21,7 @@ import (
 func requirePoppler(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"pdftotext", "pdfinfo"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			msg := fmt.Sprintf("!!! %s (poppler-utils) is not installed: PDF content is NOT CHECKED. Install it: apt-get install -y poppler-utils !!!", tool)
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
+		testskip.Tool(t, "poppler-utils", tool)
 	}
 }
 

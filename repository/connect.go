@@ -98,6 +98,7 @@ type ConnectingStore struct {
 
 	connectErr atomic.Pointer[string]
 	lastWrite  atomic.Pointer[writeNote]
+	attemptErr atomic.Pointer[error]
 }
 
 type writeNote struct {
@@ -131,8 +132,10 @@ func (s *ConnectingStore) Connect(ctx context.Context) error {
 		}
 		msg := err.Error()
 		s.connectErr.Store(&msg)
+		s.attemptErr.Store(&err)
 		return err
 	}
+	s.attemptErr.Store(nil)
 	s.connected.Store(true)
 	s.connectErr.Store(nil)
 	s.readyOnce.Do(func() { close(s.ready) })
@@ -150,6 +153,15 @@ func (s *ConnectingStore) attempt(ctx context.Context) error {
 	s.answeredOnce.Do(func() { close(s.answered) })
 	if s.cfg.Migrate {
 		return Migrate(s.db.WithContext(ctx))
+	}
+	return CheckMigrated(s.db.WithContext(ctx))
+}
+
+// Err is the error of the latest attempt to connect, nil once connected
+// (or before the first attempt ended).
+func (s *ConnectingStore) Err() error {
+	if p := s.attemptErr.Load(); p != nil {
+		return *p
 	}
 	return nil
 }

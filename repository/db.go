@@ -9,6 +9,7 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -64,6 +65,38 @@ func SQLiteDSN(path string) string {
 // migrations of the audit tables ("gin-audit-trail" as a number; advisory
 // locks are per database).
 const migrationLockKey int64 = 0x6175646974747261
+
+// ErrNotMigrated is the error of CheckMigrated when audit tables are missing.
+var ErrNotMigrated = errors.New("audit: the audit database is not migrated")
+
+// CheckMigrated reports an error naming the audit tables missing from db
+// (or the error that kept it from looking), for applications that migrate
+// from their deploy step and open the trail with SkipMigration.
+func CheckMigrated(db *gorm.DB) error {
+	tables, err := db.Migrator().GetTables()
+	if err != nil {
+		return fmt.Errorf("audit: list the tables of the audit database: %w", err)
+	}
+	have := make(map[string]bool, len(tables))
+	for _, name := range tables {
+		have[name] = true
+	}
+	var missing []string
+	for _, model := range entities.All() {
+		stmt := &gorm.Statement{DB: db}
+		if err := stmt.Parse(model); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		if !have[stmt.Schema.Table] {
+			missing = append(missing, stmt.Schema.Table)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: it has no table %s: run repository.Migrate first, or open without SkipMigration",
+			ErrNotMigrated, strings.Join(missing, ", "))
+	}
+	return nil
+}
 
 // Migrate creates or updates the five audit tables and their indexes in db.
 // It touches no other table. Any number of processes may migrate the same

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/testskip"
+
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/gin-audit-trail/audit/internal/testdb"
@@ -23,17 +25,7 @@ import (
 // there is none, failing when CI is set.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "\n*** CHROMIUM NOT FOUND: the admin browser test is SKIPPED. Install it: apt-get install -y chromium\n"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "*** CI is set: the browser test must run.")
-	}
-	t.Skip(msg)
-	return ""
+	return testskip.Tool(t, "chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 }
 
 // demoTraffic drives the demo's API so that the viewer has something to
@@ -211,15 +203,14 @@ func TestAdminViewerInChromium(t *testing.T) {
 	pdf, err := os.ReadFile(filepath.Join(dir, guid))
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(pdf), "%PDF-"))
-	if _, err := exec.LookPath("pdftotext"); err == nil {
-		path := filepath.Join(dir, "report.pdf")
-		require.NoError(t, os.WriteFile(path, pdf, 0o600))
-		out, err := exec.Command("pdftotext", path, "-").CombinedOutput()
-		require.NoError(t, err, string(out))
-		assert.Contains(t, string(out), "Request report")
-		assert.Contains(t, string(out), "/api/product/")
-		assert.Contains(t, string(out), "POST")
-	}
+	pdftotext := testskip.Tool(t, "poppler-utils", "pdftotext")
+	path := filepath.Join(dir, "report.pdf")
+	require.NoError(t, os.WriteFile(path, pdf, 0o600))
+	out, err := exec.Command(pdftotext, path, "-").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "Request report")
+	assert.Contains(t, string(out), "/api/product/")
+	assert.Contains(t, string(out), "POST")
 }
 
 // adminTestToken reads the token of a successful POST /api/token/.

@@ -99,6 +99,11 @@ func New(cfg Config) (*App, error) {
 	if opts.DB == nil && opts.DSN == "" {
 		opts.DSN = cfg.AuditDSN
 	}
+	if opts.DB == nil {
+		if err := createPostgresDatabase(opts.DSN); err != nil {
+			return nil, err
+		}
+	}
 	trail, err := audit.Open(opts)
 	if err != nil {
 		return nil, err

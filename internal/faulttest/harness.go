@@ -44,7 +44,9 @@ func adminDSN() string {
 func createPostgres() (string, func(), error) {
 	admin, err := gorm.Open(postgres.Open(adminDSN()), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
-		return "", nil, err
+		// No server here: the PostgreSQL fault tests cannot run (the tests
+		// skip loudly, or fail under CI).
+		return "", nil, fmt.Errorf("%w: PostgreSQL NOT REACHABLE at %s: %v", errSkip, hostOf(adminDSN()), err)
 	}
 	var buf [6]byte
 	_, _ = rand.Read(buf[:])
@@ -61,6 +63,14 @@ func createPostgres() (string, func(), error) {
 		}
 	}
 	return u.String(), drop, nil
+}
+
+// hostOf names the server of a postgres:// DSN without its credentials.
+func hostOf(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "the AUDIT_TEST_POSTGRES server"
 }
 
 // viaProxy rewrites a postgres:// DSN to go through addr.

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gin-audit-trail/audit/internal/testskip"
+
 	"github.com/gin-audit-trail/audit/repository"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -54,9 +56,32 @@ func SQLite(t testing.TB) string {
 
 // Postgres creates a uniquely named database and returns its DSN.
 func Postgres(t testing.TB) string {
+	server, dsn, name := postgresServer(t)
+	if err := server.Exec("CREATE DATABASE " + name).Error; err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	return dsn
+}
+
+// MissingPostgres returns the DSN of a uniquely named database that does
+// not exist on the test server, for tests of what creates it; whatever
+// created it, it is dropped when t ends.
+func MissingPostgres(t testing.TB) string {
+	_, dsn, _ := postgresServer(t)
+	return dsn
+}
+
+// postgresServer connects to the test server (skipping or failing t when
+// none answers), picks a unique database name, drops that database when t
+// ends, and returns the connection, the DSN of the database and its name.
+func postgresServer(t testing.TB) (server *gorm.DB, dsn, name string) {
 	admin := os.Getenv("AUDIT_TEST_POSTGRES")
 	if admin == "" {
 		admin = DefaultAdminDSN
+	}
+	u, err := url.Parse(admin)
+	if err != nil || u.Scheme == "" {
+		t.Fatalf("AUDIT_TEST_POSTGRES must be a postgres:// URL, got %q", redactDSN(admin))
 	}
 	adminDB, err := gorm.Open(postgres.Open(admin), &gorm.Config{Logger: logger.Discard})
 	if err == nil {
@@ -67,18 +92,11 @@ func Postgres(t testing.TB) string {
 		err = sqlErr
 	}
 	if err != nil {
-		msg := fmt.Sprintf("\n*** PostgreSQL NOT REACHABLE at %s: %v\n*** PostgreSQL tests are SKIPPED. Set AUDIT_TEST_POSTGRES or start the server.\n", redactDSN(admin), err)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg + "*** CI is set: PostgreSQL tests must run.")
-		}
-		t.Skip(msg)
+		SkipWithoutPostgres(t, fmt.Sprintf("PostgreSQL NOT REACHABLE at %s: %v", redactDSN(admin), err))
 	}
 	var buf [6]byte
 	_, _ = rand.Read(buf[:])
-	name := "audit_test_" + hex.EncodeToString(buf[:])
-	if err := adminDB.Exec("CREATE DATABASE " + name).Error; err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
+	name = "audit_test_" + hex.EncodeToString(buf[:])
 	t.Cleanup(func() {
 		if err := adminDB.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error; err != nil {
 			t.Logf("drop test database %s: %v", name, err)
@@ -87,12 +105,16 @@ func Postgres(t testing.TB) string {
 			_ = sqlDB.Close()
 		}
 	})
-	u, err := url.Parse(admin)
-	if err != nil || u.Scheme == "" {
-		t.Fatalf("AUDIT_TEST_POSTGRES must be a postgres:// URL, got %q", redactDSN(admin))
-	}
 	u.Path = "/" + name
-	return u.String()
+	return adminDB, u.String(), name
+}
+
+// SkipWithoutPostgres skips t with a loud message saying why PostgreSQL
+// tests cannot run, or fails it when CI is set (under CI every test must
+// run).
+func SkipWithoutPostgres(t testing.TB, why string) {
+	t.Helper()
+	testskip.Skip(t, why+"\n*** Set AUDIT_TEST_POSTGRES or start the server (PostgreSQL tests).")
 }
 
 // Open opens and migrates the audit database at dsn, closing it when t ends.

@@ -363,8 +363,9 @@ func (s *Spool) newSegment() error {
 	if err != nil {
 		return fmt.Errorf("spool: new segment: %w", err)
 	}
-	if _, err = f.Write([]byte(Magic)); err == nil {
-		err = f.Sync() // a failed fsync of the new segment is an error too
+	_, err = f.Write([]byte(Magic))
+	if err == nil {
+		err = f.Sync()
 	}
 	if err == nil {
 		err = syncDir(s.dir)
