@@ -131,6 +131,14 @@ type Options struct {
 	// only when a write first fails.
 	Writer repository.WriterConfig
 
+	// Retention bounds how long audit rows are kept, per table: request
+	// events, login events, and processes with their steps and
+	// registrations. The zero value keeps everything. Old rows are deleted
+	// in the background, in small batches that never stall the writer, by
+	// one instance at a time (see repository.RunRetention); on SQLite the
+	// freed space goes back to the file system.
+	Retention repository.Retention
+
 	// Logger receives the trail's warnings and errors. Default slog.Default().
 	Logger *slog.Logger
 	// Context, when set, bounds the trail's life: when it ends, the trail

@@ -39,6 +39,7 @@ type Trail struct {
 	ownDB   bool // opened from Options.DSN, closed by Close
 	conn    *repository.ConnectingStore
 	writer  *repository.Writer
+	retain  *repository.Retainer // nil without Options.Retention
 	sync    bool
 	log     *slog.Logger
 	resolve func(*gin.Context) string
@@ -106,6 +107,9 @@ func Open(opts Options) (*Trail, error) {
 		t.closeDB()
 		return nil, fmt.Errorf("audit: open spool: %w", err)
 	}
+	if opts.Retention.Enabled() {
+		t.retain = repository.StartRetainer(t.db, opts.Retention, t.conn.Ready(), t.log)
+	}
 	t.closeWhenDone(opts.Context, opts.Closed) // drain.go
 	return t, nil
 }
@@ -141,11 +145,11 @@ func (t *Trail) DatabaseState() repository.DatabaseState { return t.conn.State()
 // (degraded, spooled, replayed, pending, last error).
 func (t *Trail) Stats() repository.Stats { return t.writer.Stats() }
 
-// Close stops accepting events, writes every accepted event (to the
-// database, or to the spool while the database fails), stops connecting,
-// and closes the audit database if Open opened it. If ctx ends first,
-// Close returns its error and the database stays open for the writer to
-// finish.
+// Close stops the retention passes, stops accepting events, writes every
+// accepted event (to the database, or to the spool while the database
+// fails), stops connecting, and closes the audit database if Open opened
+// it. If ctx ends first, Close returns its error and the database stays
+// open for the writer to finish.
 func (t *Trail) Close(ctx context.Context) error {
 	if t.stopAfter != nil {
 		t.stopAfter() // Close was called: the end of Options.Context has nothing left to do
@@ -154,6 +158,11 @@ func (t *Trail) Close(ctx context.Context) error {
 }
 
 func (t *Trail) close(ctx context.Context) error {
+	if t.retain != nil {
+		if err := t.retain.Close(ctx); err != nil {
+			return err
+		}
+	}
 	err := t.writer.Close(ctx)
 	if cerr := t.conn.Close(ctx); err == nil {
 		err = cerr

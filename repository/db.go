@@ -151,8 +151,29 @@ func Migrate(db *gorm.DB) error {
 			}
 			defer unlock()
 		}
+		if err := prepareSQLiteFile(ctx, db); err != nil {
+			return err
+		}
 	}
 	return migrate(db)
+}
+
+// prepareSQLiteFile sets auto_vacuum=INCREMENTAL on a SQLite database that
+// has no table yet, the only moment it costs nothing (later it takes a
+// VACUUM: EnableIncrementalVacuum), so that retention can return deleted
+// space to the file system.
+func prepareSQLiteFile(ctx context.Context, db *gorm.DB) error {
+	var tables int64
+	if err := db.Raw("SELECT count(*) FROM sqlite_master").Scan(&tables).Error; err != nil {
+		return fmt.Errorf("audit: read the SQLite schema: %w", err)
+	}
+	if tables > 0 {
+		return nil
+	}
+	if err := EnableIncrementalVacuum(ctx, db); err != nil {
+		return fmt.Errorf("audit: set auto_vacuum=INCREMENTAL: %w", err)
+	}
+	return nil
 }
 
 func migrate(db *gorm.DB) error {
