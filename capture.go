@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/gin-audit-trail/audit/internal/redact"
 )
 
 // bodyCapture keeps the first max bytes that pass through it and counts
@@ -90,9 +92,11 @@ func noteType(s string) string {
 }
 
 // storedBody turns a captured body into the stored text: JSON as JSON text
-// with secrets masked, form bodies with secret fields masked, binary bodies
-// as a note, and a note whenever something was cut or left out.
-func (p *policy) storedBody(b capturedBody) string {
+// with secrets masked, form bodies with secret fields masked, other text
+// with secrets masked where they can be found, binary bodies as a note,
+// and a note whenever something was cut or left out, or cannot be checked
+// for secrets. Masked values are added to e.
+func (p *policy) storedBody(b capturedBody, e *redact.Echoes) string {
 	if len(b.head) == 0 && b.total == 0 {
 		return ""
 	}
@@ -106,29 +110,29 @@ func (p *policy) storedBody(b capturedBody) string {
 		if p.containsSecretName(head) {
 			return fmt.Sprintf("[audit: body of %d bytes not stored: larger than %d bytes and may hold secrets]", b.total, p.maxBody)
 		}
-		return head + b.truncationNote()
+		return p.redactor.Text(head, e) + b.truncationNote()
 	}
 	switch {
 	case isJSON(b.contentType) || looksLikeJSON(b.head):
-		out, err := p.redactor.JSON(b.head)
+		out, err := p.redactor.JSON(b.head, e)
 		if err == nil {
 			return string(out)
 		}
-		if p.containsSecretName(string(b.head)) {
-			return fmt.Sprintf("[audit: invalid JSON body of %d bytes not stored: it may hold secrets]", b.total)
+		if err == redact.ErrTooDeep || p.containsSecretName(string(b.head)) {
+			return fmt.Sprintf("[audit: body of %d bytes not stored: %s]", b.total, noteReason(err))
 		}
-		return string(b.head)
+		return p.redactor.Text(string(b.head), e)
 	case mediaType(b.contentType) == "application/x-www-form-urlencoded":
-		return p.redactor.Query(string(b.head))
+		return p.redactor.Query(string(b.head), e)
 	}
 	if p.containsSecretName(string(b.head)) {
 		return fmt.Sprintf("[audit: %s body of %d bytes not stored: it may hold secrets]", noteType(b.contentType), b.total)
 	}
-	return string(b.head)
+	return p.redactor.Text(string(b.head), e)
 }
 
 // requestBody is what to store of a tapped request body.
-func (p *policy) requestBody(tap *requestTap, req *http.Request) string {
+func (p *policy) requestBody(tap *requestTap, req *http.Request, e *redact.Echoes) string {
 	declared := req.ContentLength
 	if tap.total == 0 {
 		switch {
@@ -151,21 +155,21 @@ func (p *policy) requestBody(tap *requestTap, req *http.Request) string {
 			return note
 		}
 	}
-	return p.storedBody(b)
+	return p.storedBody(b, e)
 }
 
 // responseBody is what to store of a response body. encodingAtStart is the
 // Content-Encoding that a middleware outside the audit had set before the
 // handlers ran: that middleware encodes after the audit, which saw the
 // bytes before encoding.
-func (p *policy) responseBody(tap *responseTap, header http.Header, encodingAtStart string) string {
+func (p *policy) responseBody(tap *responseTap, header http.Header, encodingAtStart string, e *redact.Echoes) string {
 	b := capturedBody{head: tap.buf, total: tap.total, contentType: header.Get("Content-Type")}
 	if enc := header.Get("Content-Encoding"); enc != "" {
 		if note, ok := p.decode(&b, enc, enc == encodingAtStart); !ok {
 			return note
 		}
 	}
-	return p.storedBody(b)
+	return p.storedBody(b, e)
 }
 func looksLikeJSON(b []byte) bool {
 	for _, c := range b {

@@ -141,5 +141,5 @@ func (t *Trail) loginExtra(v map[string]any) entities.JSONText {
 	if err != nil {
 		return ""
 	}
-	return t.redactJSON(doc)
+	return entities.JSONText(doc) // masked with the batch (cleanBatch)
 }

@@ -88,11 +88,31 @@ type Options struct {
 	// negative stores no bodies.
 	MaxBodyBytes int
 
-	// SecretKeys are name fragments (case-insensitive) whose JSON members and
-	// query parameters are masked. Nil means redact.DefaultKeys: password,
-	// passwd, secret, token, jwt, access, refresh, api_key, apikey, authorization,
-	// cookie, credential.
+	// SecretKeys replaces the default secret names (nil means
+	// DefaultSecretKeys()). Names are compared in normalized form: Unicode
+	// case folded as encoding/json folds them ("PASSWORD", "paſsword"), and
+	// every character that is not a letter or digit removed ("api.key",
+	// "API-Key" and "api key" are all "apikey"). A name of at most four
+	// characters ("pin", "sid", "otp") must be a whole word of the member,
+	// field or parameter name ("user_pin", "pinCode", not "shipping"); a
+	// longer one may appear anywhere in it ("new_password").
 	SecretKeys []string
+	// AddSecretKeys are secret names added to SecretKeys (or to the
+	// defaults), such as "cpf" or "account_number".
+	AddSecretKeys []string
+	// RemoveSecretKeys are names taken out of the list, compared in
+	// normalized form: an application whose "pin" is a map pin removes
+	// "pin".
+	RemoveSecretKeys []string
+	// SecretDetectors find secrets by the shape of their value, in
+	// addition to the built-in ones (JSON Web Tokens, Bearer and Basic
+	// credentials, PEM private keys, card numbers that pass the Luhn
+	// check). Every stored text value goes through them: bodies, query,
+	// URL path, errors, stack traces, extra information, process rows.
+	SecretDetectors []SecretDetector
+	// DisableSecretDetectors turns built-in detectors off by name: "jwt",
+	// "auth" (Bearer and Basic credentials), "pem", "card".
+	DisableSecretDetectors []string
 
 	// UserResolver names the user of a request when no handler called
 	// Event.SetUser (or SignedIn). For gin-jwt use the UserResolver method
@@ -117,6 +137,14 @@ type Options struct {
 	// Set Writer.Spool.Disabled to turn it off. The directory is created
 	// only when a write first fails.
 	Writer repository.WriterConfig
+
+	// Retention bounds how long audit rows are kept, per table: request
+	// events, login events, and processes with their steps and
+	// registrations. The zero value keeps everything. Old rows are deleted
+	// in the background, in small batches that never stall the writer, by
+	// one instance at a time (see repository.RunRetention); on SQLite the
+	// freed space goes back to the file system.
+	Retention repository.Retention
 
 	// Logger receives the trail's warnings and errors. Default slog.Default().
 	Logger *slog.Logger
@@ -207,7 +235,7 @@ func compilePolicy(o Options) (*policy, error) {
 	if p.maxBody == 0 {
 		p.maxBody = DefaultMaxBodyBytes
 	}
-	p.redactor = redact.New(o.SecretKeys)
+	p.redactor = newRedactor(o)
 	return p, nil
 }
 

@@ -20,9 +20,11 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/redact"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -37,11 +39,14 @@ type Trail struct {
 	ownDB   bool // opened from Options.DSN, closed by Close
 	conn    *repository.ConnectingStore
 	writer  *repository.Writer
+	retain  *repository.Retainer // nil without Options.Retention
 	sync    bool
 	log     *slog.Logger
 	resolve func(*gin.Context) string
 	// stopAfter cancels the close scheduled for the end of Options.Context.
 	stopAfter func() bool
+
+	proxiesChecked atomic.Bool // the trusted-proxy warning was considered (proxywarn.go)
 }
 
 // Open checks the options, opens the spool and starts the background
@@ -102,6 +107,9 @@ func Open(opts Options) (*Trail, error) {
 		t.closeDB()
 		return nil, fmt.Errorf("audit: open spool: %w", err)
 	}
+	if opts.Retention.Enabled() {
+		t.retain = repository.StartRetainer(t.db, opts.Retention, t.conn.Ready(), t.log)
+	}
 	t.closeWhenDone(opts.Context, opts.Closed) // drain.go
 	return t, nil
 }
@@ -137,11 +145,11 @@ func (t *Trail) DatabaseState() repository.DatabaseState { return t.conn.State()
 // (degraded, spooled, replayed, pending, last error).
 func (t *Trail) Stats() repository.Stats { return t.writer.Stats() }
 
-// Close stops accepting events, writes every accepted event (to the
-// database, or to the spool while the database fails), stops connecting,
-// and closes the audit database if Open opened it. If ctx ends first,
-// Close returns its error and the database stays open for the writer to
-// finish.
+// Close stops the retention passes, stops accepting events, writes every
+// accepted event (to the database, or to the spool while the database
+// fails), stops connecting, and closes the audit database if Open opened
+// it. If ctx ends first, Close returns its error and the database stays
+// open for the writer to finish.
 func (t *Trail) Close(ctx context.Context) error {
 	if t.stopAfter != nil {
 		t.stopAfter() // Close was called: the end of Options.Context has nothing left to do
@@ -150,6 +158,11 @@ func (t *Trail) Close(ctx context.Context) error {
 }
 
 func (t *Trail) close(ctx context.Context) error {
+	if t.retain != nil {
+		if err := t.retain.Close(ctx); err != nil {
+			return err
+		}
+	}
 	err := t.writer.Close(ctx)
 	if cerr := t.conn.Close(ctx); err == nil {
 		err = cerr
@@ -171,10 +184,12 @@ func (t *Trail) closeDB() {
 }
 
 // Record writes rows that belong to no request (for example a process run
-// by a background job). It queues them like request events, or waits for
+// by a background job), with their secrets masked as a request's are. It
+// queues them like request events, or waits for
 // the commit when the trail is synchronous, and reports whether they were
 // accepted (in synchronous mode: committed).
 func (t *Trail) Record(ctx context.Context, b *entities.Batch) error {
+	t.cleanBatch(b, &redact.Echoes{})
 	if t.sync {
 		return t.writer.Write(ctx, b)
 	}
@@ -248,20 +263,20 @@ func (t *Trail) finish(c *gin.Context, ev *Event, x *exchange, start time.Time, 
 		Method:         req.Method,
 		URL:            req.URL.Path,
 		Route:          c.FullPath(),
-		QueryParams:    t.policy.redactor.Query(req.URL.RawQuery),
+		QueryParams:    t.policy.redactor.Query(req.URL.RawQuery, &ev.echoes),
 		RequestType:    scheme(req),
 		StatusCode:     x.status(req),
 		ResponseTimeMS: float64(elapsed.Microseconds()) / 1000,
 		ResponseSize:   x.responseSize(req),
 	}
 	if x.tapped {
-		r.RequestBody = t.policy.requestBody(&x.reqBody, req)
+		r.RequestBody = t.policy.requestBody(&x.reqBody, req, &ev.echoes)
 	}
 	if ev.decision.storeResponse && req.Method != http.MethodHead {
-		r.ResponseBody = t.policy.responseBody(&x.res, c.Writer.Header(), x.encodingAtStart)
+		r.ResponseBody = t.policy.responseBody(&x.res, c.Writer.Header(), x.encodingAtStart, &ev.echoes)
 	}
 	if len(extra) > 0 {
-		r.ExtraInformations = t.redactJSON(extra)
+		r.ExtraInformations = entities.JSONText(extra) // masked by cleanBatch
 	}
 	switch {
 	case p != nil:
@@ -286,20 +301,16 @@ func (t *Trail) finish(c *gin.Context, ev *Event, x *exchange, start time.Time, 
 		r.ErrorMessage = strings.Join(msgs, "\n")
 	}
 
-	batch := &entities.Batch{Requests: []entities.RequestEvent{r}}
+	ev.row[0] = r
+	batch := &ev.batch
+	batch.Requests = ev.row[:]
 	for _, f := range contribute {
 		f(batch)
 	}
 	t.addLogin(c, ev, batch)
+	t.cleanBatch(batch, &ev.echoes)           // secrets.go
+	t.warnIfEveryProxyTrusted(c, r.IPAddress) // proxywarn.go
 	t.submit(c.Request.Context(), batch)
-}
-
-func (t *Trail) redactJSON(doc []byte) entities.JSONText {
-	out, err := t.policy.redactor.JSON(doc)
-	if err != nil {
-		return entities.JSONText(doc)
-	}
-	return entities.JSONText(out)
 }
 
 func (t *Trail) submit(ctx context.Context, b *entities.Batch) {

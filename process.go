@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"strings"
 	"sync"
 
 	"github.com/gin-audit-trail/audit/entities"
@@ -54,12 +53,11 @@ func (t *Trail) StartProcess(def process.Definition, userID string) *process.Run
 	return process.Start(def, process.Config{User: userID, Sink: trailSink{t}})
 }
 
-// trailSink writes a background run's rows through the trail, with secrets
-// masked.
+// trailSink writes a background run's rows through the trail (which masks
+// their secrets).
 type trailSink struct{ t *Trail }
 
 func (s trailSink) Record(ctx context.Context, b *entities.Batch) error {
-	s.t.redactProcessRows(b)
 	return s.t.Record(ctx, b)
 }
 
@@ -84,15 +82,13 @@ func (p *requestProcess) atRequestEnd(b *entities.Batch) {
 	p.setUser(user)
 	rows := &entities.Batch{}
 	if p.run.AppendTo(rows, user) > 0 {
-		p.ev.trail.redactProcessRows(rows)
-		b.Append(rows)
+		b.Append(rows) // masked with the request's batch
 	}
 }
 
 // Record is the run's Sink, used by Run.End: while the request runs, the
 // rows join its batch; after it ended, they go through the trail.
 func (p *requestProcess) Record(ctx context.Context, rows *entities.Batch) error {
-	p.ev.trail.redactProcessRows(rows)
 	joined := p.ev.Contribute(func(b *entities.Batch) {
 		stampUser(rows, requestUser(b))
 		b.Append(rows)
@@ -133,38 +129,5 @@ func stampUser(b *entities.Batch, user string) {
 		if b.Registrations[i].CreatedBy == "" {
 			b.Registrations[i].CreatedBy = user
 		}
-	}
-}
-
-// redactProcessRows masks secrets in the JSON of process, step and
-// registration rows: extra_informations, and descriptions that are JSON
-// (such as process.JSON(validationErrors)).
-func (t *Trail) redactProcessRows(b *entities.Batch) {
-	for i := range b.Processes {
-		p := &b.Processes[i]
-		t.redactJSONField((*string)(&p.ExtraInformations))
-		t.redactJSONField(&p.Description)
-	}
-	for i := range b.Steps {
-		s := &b.Steps[i]
-		t.redactJSONField((*string)(&s.ExtraInformations))
-		t.redactJSONField(&s.Description)
-	}
-	for i := range b.Registrations {
-		r := &b.Registrations[i]
-		t.redactJSONField((*string)(&r.ExtraInformations))
-		t.redactJSONField(&r.Description)
-	}
-}
-
-// redactJSONField masks secret members of *v when it is a JSON object or
-// array; other text is left as it is.
-func (t *Trail) redactJSONField(v *string) {
-	s := strings.TrimSpace(*v)
-	if s == "" || (s[0] != '{' && s[0] != '[') {
-		return
-	}
-	if out, err := t.policy.redactor.JSON([]byte(s)); err == nil && string(out) != *v {
-		*v = string(out)
 	}
 }

@@ -15,20 +15,23 @@ const (
 	LoginFailed  = "Failed"
 )
 
-// RequestEvent is one audited HTTP request.
+// RequestEvent is one audited HTTP request. Its table is the hottest of
+// all, so it has few indexes (see docs/PERFORMANCE.md, "Index budget"):
+// id, datetime, user_id, (status_code, datetime), (method, datetime) and a
+// url prefix index.
 type RequestEvent struct {
 	ID                ID        `gorm:"primaryKey" json:"id"`
 	Datetime          time.Time `gorm:"not null;index" json:"datetime"`
 	UserID            string    `gorm:"size:255;index" json:"user_id"`
-	IPAddress         string    `gorm:"size:64;index" json:"ip_address"`
-	Method            string    `gorm:"size:32;index" json:"method"`
+	IPAddress         string    `gorm:"size:64" json:"ip_address"`
+	Method            string    `gorm:"size:32" json:"method"` // indexed with datetime in repository.Migrate
 	URL               string    `gorm:"size:2048" json:"url"`  // indexed by prefix in repository.Migrate
 	Route             string    `gorm:"size:255" json:"route"` // gin's route template (/api/product/:id/), "" when no route matched
 	QueryParams       string    `gorm:"size:2048" json:"query_params"`
 	RequestType       string    `gorm:"size:16" json:"request_type"`
 	RequestBody       string    `gorm:"type:text" json:"request_body"`
 	ResponseBody      string    `gorm:"type:text" json:"response_body"`
-	StatusCode        int       `gorm:"index" json:"status_code"`
+	StatusCode        int       `json:"status_code"` // indexed with datetime in repository.Migrate
 	ResponseTimeMS    float64   `gorm:"column:response_time_ms" json:"response_time_ms"`
 	ResponseSize      int64     `json:"response_size"`
 	ErrorType         string    `gorm:"size:255" json:"error_type"`

@@ -18,10 +18,16 @@
 //   - Sign in: the Authenticator succeeded and a token was issued. The
 //     login event's user id is the UserClaim of the issued token, so it is
 //     the same id that later requests carrying that token are audited
-//     with; the username is the one the client sent.
+//     with; the username is the token's UsernameClaim (the user the
+//     application authenticated), or else the one the client sent.
 //   - Failed: the Authenticator returned an error, or the token could not
-//     be created. The username the client tried is stored; the password
-//     never is (only the username member of the body is read).
+//     be created. The username the client tried is stored, read as the
+//     application's binding reads it: JSON as encoding/json binds it
+//     (member names case-insensitive, the last match wins, so
+//     {"username":"decoy","USERNAME":"admin"} is "admin"; only the first
+//     JSON value counts, as in gin's ShouldBindJSON), urlencoded and
+//     multipart forms by the field's first value. The password never is
+//     stored (only the username member of the body is kept).
 //   - Sign out: LogoutHandler answered; the user is the one named by the
 //     request's verified token, if any.
 //   - Refresh: the request is audited with the user of the new token; it
@@ -42,6 +48,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -60,9 +67,16 @@ type Config struct {
 	// text; other kinds name no user.
 	UserClaim string
 	// UsernameField is the member of the login request body (JSON, an
-	// urlencoded form or a multipart form) holding the username the client tried. Default
-	// "username". No other member of the body is read.
+	// urlencoded form or multipart/form-data) holding the username the
+	// client tried, read exactly as the application's binding reads it
+	// (see the package documentation). Default "username". No other member
+	// of the body is kept.
 	UsernameField string
+	// UsernameClaim is the claim of the issued token that holds the
+	// username of a sign in: the user the Authenticator actually accepted,
+	// whatever the body said. Default "username"; when the token has no
+	// such claim, the username is the one read from the body.
+	UsernameClaim string
 	// FailureReason turns an Authenticator error into the reason stored
 	// with a failed login. Default: the message of gin-jwt's own errors
 	// (ErrMissingLoginValues, ErrFailedAuthentication, ...) and
@@ -85,13 +99,14 @@ const (
 
 // Auditor is the audit side of one GinJWTMiddleware, returned by Wrap.
 type Auditor struct {
-	mw       *jwt.GinJWTMiddleware
-	claim    string
-	field    string
-	reason   func(error) string
-	next     hooks // the application's hooks, called after recording
-	lookups  [][2]string
-	headName string
+	mw        *jwt.GinJWTMiddleware
+	claim     string
+	nameClaim string
+	field     string
+	reason    func(error) string
+	next      hooks // the application's hooks, called after recording
+	lookups   [][2]string
+	headName  string
 }
 
 type hooks struct {
@@ -140,6 +155,10 @@ func Wrap(mw *jwt.GinJWTMiddleware, cfg Config) (*Auditor, error) {
 	}
 	if a.field == "" {
 		a.field = "username"
+	}
+	a.nameClaim = cfg.UsernameClaim
+	if a.nameClaim == "" {
+		a.nameClaim = "username"
 	}
 	if a.reason == nil {
 		a.reason = defaultReason
@@ -229,8 +248,23 @@ func (a *Auditor) unexpired(claims jwt.MapClaims) bool {
 	return false
 }
 
+// usernameFromToken is the UsernameClaim of the token the login issued, or
+// "" when it has none.
+func (a *Auditor) usernameFromToken(tok string) string {
+	parsed, err := a.mw.ParseTokenString(tok)
+	if err != nil || parsed == nil || !parsed.Valid {
+		return ""
+	}
+	return claimText(jwt.ExtractClaimsFromToken(parsed)[a.nameClaim])
+}
+
 func (a *Auditor) userFromClaims(claims jwt.MapClaims) string {
-	switch v := claims[a.claim].(type) {
+	return claimText(claims[a.claim])
+}
+
+// claimText is a string or number claim as text ("" for other kinds).
+func claimText(claim any) string {
+	switch v := claim.(type) {
 	case string:
 		return v
 	case float64:
@@ -262,7 +296,11 @@ func (a *Auditor) authenticator(c *gin.Context) (interface{}, error) {
 }
 
 func (a *Auditor) loginResponse(c *gin.Context, code int, token string, expire time.Time) {
-	audit.From(c).SignedIn(a.userFromToken(token), c.GetString(ctxUsername))
+	username := c.GetString(ctxUsername)
+	if name := a.usernameFromToken(token); name != "" {
+		username = name // the user the application authenticated
+	}
+	audit.From(c).SignedIn(a.userFromToken(token), username)
 	a.next.login(c, code, token, expire)
 }
 
@@ -288,66 +326,81 @@ func (a *Auditor) refreshResponse(c *gin.Context, code int, token string, expire
 }
 
 // peekUsername reads the beginning of the login body, puts it back for the
-// Authenticator, and returns the username member ("" when the body is not
-// JSON or a form, is too large, or has no such string member).
+// Authenticator, and returns the username the application will bind from
+// it: for JSON, the first JSON value decoded as encoding/json (and gin's
+// ShouldBindJSON) decodes it into a struct with a string field tagged
+// with the member name: case-insensitive member names, the last matching
+// member wins, data after the value ignored as gin ignores it; for an
+// urlencoded form, the first value of the field in the body, else in the
+// query (gin's form binding); for multipart/form-data, the first value of
+// the field. It returns "" when the body holds no such string or is larger
+// than maxPeek where it would need to be read.
 func (a *Auditor) peekUsername(c *gin.Context) string {
 	body := c.Request.Body
 	if body == nil || body == http.NoBody {
 		return ""
 	}
-	head, err := io.ReadAll(io.LimitReader(body, maxPeek+1))
-	c.Request.Body = readCloser{io.MultiReader(bytes.NewReader(head), body), body}
-	if err != nil || len(head) > maxPeek {
-		return ""
-	}
-	mt, mp, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	if mt == "multipart/form-data" {
-		return multipartField(head, mp["boundary"], a.field)
-	}
-	if mt == "application/x-www-form-urlencoded" && !bytes.HasPrefix(bytes.TrimSpace(head), []byte("{")) {
-		// A JSON object sent with a form content type (curl -d does that)
-		// is read as JSON below, as gin's ShouldBindJSON would.
-		vals, err := url.ParseQuery(string(head))
-		if err != nil {
+	mt, params, _ := mime.ParseMediaType(c.Request.Header.Get("Content-Type"))
+	var read bytes.Buffer
+	defer func() {
+		c.Request.Body = readCloser{io.MultiReader(bytes.NewReader(read.Bytes()), body), body}
+	}()
+	limited := io.TeeReader(io.LimitReader(body, maxPeek+1), &read)
+	switch mt {
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		if _, err := io.Copy(io.Discard, limited); err != nil || read.Len() > maxPeek {
 			return ""
 		}
-		return vals.Get(a.field)
-	}
-	var doc map[string]json.RawMessage
-	if json.Unmarshal(head, &doc) != nil {
-		return ""
-	}
-	raw, ok := doc[a.field]
-	if !ok { // encoding/json binds member names case-insensitively
-		for k, v := range doc {
-			if strings.EqualFold(k, a.field) {
-				raw = v
-				break
-			}
+		head := read.Bytes()
+		if mt == "multipart/form-data" {
+			return multipartValue(head, params["boundary"], a.field)
 		}
+		if !bytes.HasPrefix(bytes.TrimSpace(head), []byte("{")) {
+			vals, err := url.ParseQuery(string(head))
+			if err != nil {
+				return ""
+			}
+			if v, ok := vals[a.field]; ok && len(v) > 0 {
+				return v[0]
+			}
+			return c.Request.URL.Query().Get(a.field)
+		}
+		// A JSON object sent with a form content type (curl -d does that)
+		// is read as JSON, as gin's ShouldBindJSON would.
+		return jsonField(bytes.NewReader(head), a.field)
 	}
-	var name string
-	if json.Unmarshal(raw, &name) != nil {
-		return ""
-	}
-	return name
+	return jsonField(limited, a.field)
 }
 
-// multipartField returns the value of the form field name in a multipart
-// body (only its first part of that name, at most 1 KiB of it; files are
-// skipped). "" when there is none or the body is malformed.
-func multipartField(body []byte, boundary, name string) string {
+// jsonField decodes the first JSON value of r the way encoding/json binds
+// it to a struct whose only field is a string tagged `json:"<field>"`.
+func jsonField(r io.Reader, field string) string {
+	typ := reflect.StructOf([]reflect.StructField{{
+		Name: "Username",
+		Type: reflect.TypeFor[string](),
+		Tag:  reflect.StructTag(`json:` + strconv.Quote(field)),
+	}})
+	v := reflect.New(typ)
+	if json.NewDecoder(r).Decode(v.Interface()) != nil {
+		return ""
+	}
+	return v.Elem().Field(0).String()
+}
+
+// multipartValue is the first value of the form field named field in a
+// complete multipart body (file parts are skipped).
+func multipartValue(body []byte, boundary, field string) string {
 	if boundary == "" {
 		return ""
 	}
-	r := multipart.NewReader(bytes.NewReader(body), boundary)
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	for {
-		p, err := r.NextPart()
+		part, err := mr.NextPart()
 		if err != nil {
 			return ""
 		}
-		if p.FormName() == name && p.FileName() == "" {
-			v, err := io.ReadAll(io.LimitReader(p, 1<<10))
+		if part.FormName() == field && part.FileName() == "" {
+			v, err := io.ReadAll(io.LimitReader(part, maxPeek))
 			if err != nil {
 				return ""
 			}

@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/gin-audit-trail/audit/entities"
@@ -26,7 +28,8 @@ import (
 // is (see ParseDSN). An empty dsn opens DefaultSQLitePath; a dsn starting
 // with postgres:// or postgresql://, or a key=value string containing
 // host=, opens PostgreSQL; anything else is a SQLite file path. SQLite
-// files are opened in WAL mode with a busy timeout.
+// files are opened in WAL mode with a busy timeout, and created readable by
+// their owner only (0600, and so are their -wal and -shm files).
 func Open(dsn string) (*gorm.DB, error) {
 	target, err := ParseDSN(dsn)
 	if err != nil {
@@ -38,6 +41,9 @@ func Open(dsn string) (*gorm.DB, error) {
 	case DriverPostgres:
 		dialector = postgres.Open(dsn)
 	default:
+		if err := createPrivate(target.Path); err != nil {
+			return nil, fmt.Errorf("audit: create audit database: %w", err)
+		}
 		dialector = sqlite.Open(SQLiteDSN(dsn))
 	}
 	db, err := gorm.Open(dialector, cfg)
@@ -45,6 +51,24 @@ func Open(dsn string) (*gorm.DB, error) {
 		return nil, fmt.Errorf("audit: open audit database %s: %w", target, err)
 	}
 	return db, nil
+}
+
+// createPrivate creates the audit database file readable by its owner only
+// (0600), when it does not exist yet: it holds what users did. SQLite
+// gives its -wal and -shm files the permissions of the database file. An
+// existing file keeps its permissions; "" (in memory) creates nothing.
+func createPrivate(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // SQLiteDSN turns a file path into a go-sqlite3 DSN with WAL journaling, a
@@ -127,23 +151,34 @@ func Migrate(db *gorm.DB) error {
 			}
 			defer unlock()
 		}
+		if err := prepareSQLiteFile(ctx, db); err != nil {
+			return err
+		}
 	}
 	return migrate(db)
+}
+
+// prepareSQLiteFile sets auto_vacuum=INCREMENTAL on a SQLite database that
+// has no table yet, the only moment it costs nothing (later it takes a
+// VACUUM: EnableIncrementalVacuum), so that retention can return deleted
+// space to the file system.
+func prepareSQLiteFile(ctx context.Context, db *gorm.DB) error {
+	var tables int64
+	if err := db.Raw("SELECT count(*) FROM sqlite_master").Scan(&tables).Error; err != nil {
+		return fmt.Errorf("audit: read the SQLite schema: %w", err)
+	}
+	if tables > 0 {
+		return nil
+	}
+	if err := EnableIncrementalVacuum(ctx, db); err != nil {
+		return fmt.Errorf("audit: set auto_vacuum=INCREMENTAL: %w", err)
+	}
+	return nil
 }
 
 func migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(entities.All()...); err != nil {
 		return fmt.Errorf("audit: migrate audit tables: %w", err)
 	}
-	// The url is up to 2048 characters, more than a PostgreSQL b-tree entry
-	// may hold, so it is indexed by its first 255 characters, with the
-	// operator class that serves LIKE 'prefix%' whatever the collation.
-	idx := `CREATE INDEX IF NOT EXISTS idx_audit_request_events_url ON audit_request_events (url)`
-	if db.Dialector.Name() == "postgres" {
-		idx = `CREATE INDEX IF NOT EXISTS idx_audit_request_events_url ON audit_request_events ((left(url, 255)) text_pattern_ops)`
-	}
-	if err := db.Exec(idx).Error; err != nil {
-		return fmt.Errorf("audit: create url index: %w", err)
-	}
-	return migrateListIndexes(db) // indexes.go
+	return migrateIndexes(db) // indexes.go
 }

@@ -2,6 +2,7 @@ package repository
 
 import (
 	"log/slog"
+	"sync"
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/textclean"
@@ -22,9 +23,11 @@ const (
 // sanitizer makes every text field of a batch storable: no NUL bytes, valid
 // UTF-8, and no value longer than its column. Each cut is logged with the
 // table, the field and the original length, so a stored row never hides
-// that it was shortened.
+// that it was shortened (at most once a minute per column, with the count
+// of cuts not logged since: a flood of long URLs must not flood the log).
 type sanitizer struct {
-	log *slog.Logger
+	log    *slog.Logger
+	repeat *sync.Map // table.field -> *repeatLog
 }
 
 func (s sanitizer) field(table, name string, v *string, max int) {
@@ -33,7 +36,8 @@ func (s sanitizer) field(table, name string, v *string, max int) {
 		return
 	}
 	if cut, ok := textclean.Truncate(*v, max); ok {
-		s.log.Warn("audit: value truncated to fit its column",
+		rl, _ := s.repeat.LoadOrStore(table+"."+name, &repeatLog{})
+		rl.(*repeatLog).log(s.log, slog.LevelWarn, "audit: value truncated to fit its column",
 			"table", table, "field", name, "original_length", len([]rune(*v)), "max_length", max)
 		*v = cut
 	}

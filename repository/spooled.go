@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -22,27 +23,8 @@ import (
 // format; read it with spool.ReadFile and DecodeSpoolRecord.
 const DeadLetterFile = "rejected.spool"
 
-// replayState is the writer's spool side.
-type replayState struct {
-	mu       sync.Mutex // orders appends against the replayer's "spool is empty" check
-	spool    *spool.Spool
-	dir      atomic.Pointer[string] // the slot in use: SpoolConfig.Dir or a sibling (see spoolSlots)
-	degraded atomic.Bool            // new batches go to the spool
-
-	kick        chan struct{} // wakes the replayer
-	quit        chan struct{} // stops the replayer
-	quitOnce    sync.Once
-	replayDone  chan struct{}
-	closing     atomic.Bool // Close: replay one pass, stop at the first failure
-	abandon     chan struct{}
-	abandonOnce sync.Once
-	cancel      context.CancelFunc // aborts an in-flight replay transaction
-	ctx         context.Context
-}
-
 // spoolRecord is the payload of one spool record: the batches of one
-// transaction, kept apart so that a batch the database refuses can be
-// isolated at replay.
+// transaction, or of one group of batches that found the queue full.
 type spoolRecord struct {
 	V     int               `json:"v"`
 	Items []*entities.Batch `json:"items"`
@@ -65,29 +47,202 @@ func DecodeSpoolRecord(payload []byte) ([]*entities.Batch, error) {
 	return r.Items, nil
 }
 
-// startSpool prepares the spool side and, when the directory already
-// exists, opens it and replays what it holds.
-func (w *Writer) startSpool() error {
-	w.sp.kick = make(chan struct{}, 1)
-	w.sp.quit = make(chan struct{})
-	w.sp.replayDone = make(chan struct{})
-	w.sp.abandon = make(chan struct{})
-	w.sp.ctx, w.sp.cancel = context.WithCancel(context.Background())
-	var err error
-	w.sp.mu.Lock()
+// spoolStore is the spool layer: a Store that writes through to the
+// database while it answers, and otherwise appends the batch to the disk
+// spool (fsync'd) and reports success. A replayer writes the spool back,
+// oldest record first, while committers go on writing new batches. While
+// the database fails (degraded), new batches go to the spool's end, so
+// the order is kept and nothing waits in memory. The writer also spills
+// here the batches that find its queue full.
+type spoolStore struct {
+	cfg    WriterConfig
+	c      *counters
+	logs   *repeatLogs
+	direct Store // counted, WriteTimeout
+	replay Store // counted, four times WriteTimeout
+	raw    Store // uncounted: probes
+
+	mu       sync.Mutex // orders appends against the replayer's "spool is empty" check
+	spool    *spool.Spool
+	slot     atomic.Pointer[string] // the slot in use: SpoolConfig.Dir or a sibling (see spoolSlots)
+	degraded atomic.Bool            // new batches go to the spool
+
+	spillMu    sync.Mutex // guards spillNext
+	spillNext  *spillGroup
+	spillWrite sync.Mutex // one spill append at a time; the next group gathers meanwhile
+
+	kick         chan struct{} // wakes the replayer
+	quit         chan struct{} // stops the replayer
+	quitOnce     sync.Once
+	replayDone   chan struct{}
+	closing      atomic.Bool // Close: replay one pass, stop at the first failure
+	abandoned    atomic.Bool // Close gave up on the database: everything goes to the spool
+	abandonCh    chan struct{}
+	abandonOnce  sync.Once
+	replayCtx    context.Context
+	replayCancel context.CancelFunc
+}
+
+// spillGroup is the batches spilled while the previous spill was being
+// written: one record, one fsync.
+type spillGroup struct {
+	items []*entities.Batch
+	done  chan struct{}
+	err   error
+}
+
+func newSpoolStore(cfg WriterConfig, c *counters, logs *repeatLogs, direct, replay, raw Store, ctx context.Context) *spoolStore {
+	s := &spoolStore{
+		cfg: cfg, c: c, logs: logs, direct: direct, replay: replay, raw: raw,
+		kick:       make(chan struct{}, 1),
+		quit:       make(chan struct{}),
+		replayDone: make(chan struct{}),
+		abandonCh:  make(chan struct{}),
+	}
+	s.replayCtx, s.replayCancel = context.WithCancel(ctx)
+	return s
+}
+
+// start opens the spool if its directory exists and starts the replayer,
+// which replays what an earlier run left before any new batch.
+func (s *spoolStore) start() error {
+	s.mu.Lock()
 	// A spool left by an earlier run (ours, or that of another instance
 	// that has not come back) is taken and replayed now.
-	err = w.openSpoolLocked(true)
-	if err == nil && w.sp.spool != nil && !w.sp.spool.Empty() {
-		st := w.sp.spool.Stats()
-		w.cfg.Logger.Warn("audit: replaying the spool left by an earlier run",
-			"dir", w.spoolDir(), "batches", st.Records, "bytes", st.Bytes)
-		w.sp.degraded.Store(true)
-		w.kickReplayer()
+	err := s.openLocked(true)
+	if err == nil && s.spool != nil && !s.spool.Empty() {
+		st := s.spool.Stats()
+		s.cfg.Logger.Warn("audit: replaying the spool left by an earlier run",
+			"dir", s.dir(), "batches", st.Records, "bytes", st.Bytes)
+		s.degraded.Store(true)
+		s.kickReplayer()
 	}
-	w.sp.mu.Unlock()
-	go w.replayLoop()
+	s.mu.Unlock()
+	go s.replayLoop()
 	return err
+}
+
+// WriteBatch implements Store: b is committed, or fsync'd in the spool.
+// It returns ErrSpoolFull when b was dropped because the spool is full,
+// and another error when the spool cannot be written (b is then lost and
+// counted in Failed).
+func (s *spoolStore) WriteBatch(ctx context.Context, b *entities.Batch) error {
+	s.mu.Lock()
+	if s.degraded.Load() || s.abandoned.Load() {
+		defer s.mu.Unlock()
+		return s.appendLocked([]*entities.Batch{b}, false)
+	}
+	s.mu.Unlock()
+	err := s.direct.WriteBatch(ctx, b)
+	if err == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.abandoned.Load() && !s.degraded.Swap(true) {
+		s.logs.outage.log(s.cfg.Logger, slog.LevelWarn, "audit: database write failed, batches go to the spool until it is replayed",
+			"dir", s.dir(), "error", err)
+	}
+	return s.appendLocked([]*entities.Batch{b}, false)
+}
+
+// spill appends b, which found the writer's queue full, to the spool.
+// Batches spilled at the same time share one record and one fsync. A nil
+// error means b is durable in the spool; on any error nothing is counted
+// and the caller decides.
+func (s *spoolStore) spill(b *entities.Batch) error {
+	s.spillMu.Lock()
+	g := s.spillNext
+	leader := g == nil
+	if leader {
+		g = &spillGroup{done: make(chan struct{})}
+		s.spillNext = g
+	}
+	g.items = append(g.items, b)
+	s.spillMu.Unlock()
+	if !leader {
+		<-g.done
+		return g.err
+	}
+	s.spillWrite.Lock()
+	s.spillMu.Lock()
+	s.spillNext = nil // later spills gather in the next group
+	s.spillMu.Unlock()
+	s.mu.Lock()
+	g.err = s.appendLocked(g.items, true)
+	s.mu.Unlock()
+	s.spillWrite.Unlock()
+	close(g.done)
+	return g.err
+}
+
+// appendLocked appends items to the spool as one record (two when it is
+// too large); s.mu is held (and released while a SpoolFullBlock wait
+// lasts). It counts what it spools, and unless spilling, what it drops or
+// loses.
+func (s *spoolStore) appendLocked(items []*entities.Batch, spilling bool) error {
+	rows := int64(0)
+	for _, b := range items {
+		rows += int64(b.Len())
+	}
+	err := s.openLocked(false)
+	var payload []byte
+	if err == nil {
+		payload, err = EncodeSpoolRecord(items)
+	}
+	for err == nil {
+		err = s.spool.Append(payload)
+		if !errors.Is(err, spool.ErrFull) || s.cfg.Spool.Full != SpoolFullBlock || spilling || s.abandoned.Load() {
+			break
+		}
+		freed := s.spool.Freed()
+		s.mu.Unlock()
+		select {
+		case <-freed:
+		case <-s.abandonCh:
+		}
+		s.mu.Lock()
+		err = nil
+		if s.abandoned.Load() {
+			err = spool.ErrFull
+		}
+	}
+	switch {
+	case err == nil:
+		s.c.spooled.Add(rows)
+		s.kickReplayer()
+		return nil
+	case errors.Is(err, spool.ErrTooLarge) && rows > 1:
+		var a, b []*entities.Batch
+		if len(items) > 1 {
+			a, b = items[:len(items)/2], items[len(items)/2:]
+		} else {
+			x, y := splitBatch(items[0])
+			a, b = []*entities.Batch{x}, []*entities.Batch{y}
+		}
+		return errors.Join(s.appendLocked(a, spilling), s.appendLocked(b, spilling))
+	case errors.Is(err, spool.ErrFull), errors.Is(err, spool.ErrTooLarge):
+		if spilling {
+			return ErrSpoolFull
+		}
+		s.c.spoolDropped.Add(rows)
+		n := s.c.dropped.Add(rows)
+		s.c.noteError(ErrSpoolFull)
+		s.logs.drop.log(s.cfg.Logger, slog.LevelWarn, "audit: events dropped", "reason", ErrSpoolFull.Error(),
+			"rows", rows, "dropped_total", n, "spool_dir", s.dir())
+		return ErrSpoolFull
+	default:
+		err = fmt.Errorf("audit: spool append: %w", err)
+		s.c.noteError(err)
+		if spilling {
+			s.logs.spoolFailed.log(s.cfg.Logger, slog.LevelError, "audit: spool not writable", "dir", s.dir(), "error", err)
+			return err
+		}
+		s.c.failed.Add(rows)
+		s.logs.spoolFailed.log(s.cfg.Logger, slog.LevelError, "audit: spool not writable, events lost",
+			"dir", s.dir(), "rows", rows, "error", err)
+		return err
+	}
 }
 
 // spoolSlots is how many spool directories writers sharing one
@@ -99,346 +254,333 @@ func (w *Writer) startSpool() error {
 // takes it next.
 const spoolSlots = 16
 
-func (w *Writer) slotDir(i int) string {
+func (s *spoolStore) slotDir(i int) string {
 	if i == 0 {
-		return w.cfg.Spool.Dir
+		return s.cfg.Spool.Dir
 	}
-	return fmt.Sprintf("%s-%d", w.cfg.Spool.Dir, i+1)
+	return fmt.Sprintf("%s-%d", s.cfg.Spool.Dir, i+1)
 }
 
-// spoolDir is the spool directory in use, or the configured one before a
-// spool was opened.
-func (w *Writer) spoolDir() string {
-	if d := w.sp.dir.Load(); d != nil {
+// dir is the spool directory in use, or the configured one before a spool
+// was opened.
+func (s *spoolStore) dir() string {
+	if d := s.slot.Load(); d != nil {
 		return *d
 	}
-	return w.cfg.Spool.Dir
+	return s.cfg.Spool.Dir
 }
 
-// openSpoolLocked opens the spool if it is not open, in the first slot no
-// other writer holds; w.sp.mu is held. With existingOnly, only slots that
-// already exist on disk are tried (and none is created).
-func (w *Writer) openSpoolLocked(existingOnly bool) error {
-	if w.sp.spool != nil {
+// openLocked opens the spool if it is not open, in the first slot no other
+// writer holds; s.mu is held. With existingOnly, only slots that already
+// exist on disk are tried (and none is created).
+func (s *spoolStore) openLocked(existingOnly bool) error {
+	if s.spool != nil {
 		return nil
 	}
 	var lastErr error
 	for i := range spoolSlots {
-		dir := w.slotDir(i)
+		dir := s.slotDir(i)
 		if existingOnly {
 			if _, err := os.Stat(dir); err != nil {
 				continue
 			}
 		}
-		s, err := spool.Open(dir, spool.Options{
-			MaxBytes: w.cfg.Spool.MaxBytes, SegmentBytes: w.cfg.Spool.SegmentBytes, Logger: w.cfg.Logger,
+		sp, err := spool.Open(dir, spool.Options{
+			MaxBytes: s.cfg.Spool.MaxBytes, SegmentBytes: s.cfg.Spool.SegmentBytes, Logger: s.cfg.Logger,
 		})
 		if errors.Is(err, spool.ErrLocked) {
 			lastErr = err
 			continue
 		}
 		if err != nil {
-			w.noteError(err)
+			s.c.noteError(err)
 			return err
 		}
-		w.sp.spool = s
-		w.sp.dir.Store(&dir)
+		s.spool = sp
+		s.slot.Store(&dir)
 		return nil
 	}
 	if lastErr != nil && !existingOnly {
-		err := fmt.Errorf("all %d spool slots of %s are in use: %w", spoolSlots, w.cfg.Spool.Dir, lastErr)
-		w.noteError(err)
+		err := fmt.Errorf("all %d spool slots of %s are in use: %w", spoolSlots, s.cfg.Spool.Dir, lastErr)
+		s.c.noteError(err)
 		return err
 	}
 	return nil
 }
 
-func (w *Writer) spoolHandle() *spool.Spool {
-	w.sp.mu.Lock()
-	defer w.sp.mu.Unlock()
-	return w.sp.spool
+func (s *spoolStore) handle() *spool.Spool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spool
 }
 
-func (w *Writer) kickReplayer() {
+func (s *spoolStore) stats(st *Stats) {
+	st.Degraded = s.degraded.Load()
+	st.SpoolDir = s.dir()
+	if sp := s.handle(); sp != nil {
+		ss := sp.Stats()
+		st.SpoolPending, st.SpoolBytes = ss.Records, ss.Bytes
+	}
+}
+
+func (s *spoolStore) kickReplayer() {
 	select {
-	case w.sp.kick <- struct{}{}:
+	case s.kick <- struct{}{}:
 	default:
 	}
 }
-
-// flushSpooled writes p directly while the database is healthy, and to
-// the spool from the first failure until the spool is replayed. A sync
-// waiter is answered after the commit or after the fsync of the spool.
-func (w *Writer) flushSpooled(p *pending, batch *entities.Batch) {
-	w.sp.mu.Lock()
-	if w.sp.degraded.Load() {
-		w.spoolItems(p.items)
-		w.sp.mu.Unlock()
-		return
-	}
-	w.sp.mu.Unlock()
-	err := w.writeOnce(batch)
-	if err == nil {
-		w.written.Add(int64(p.rows))
-		for _, it := range p.items {
-			notify(it, nil)
-		}
-		return
-	}
-	w.sp.mu.Lock()
-	if !w.sp.degraded.Swap(true) {
-		w.cfg.Logger.Warn("audit: database write failed, batches go to the spool until it is replayed",
-			"dir", w.spoolDir(), "error", err)
-	}
-	w.spoolItems(p.items)
-	w.sp.mu.Unlock()
-}
-
-// spoolItems appends items to the spool as one record; w.sp.mu is held
-// (and released while a SpoolFullBlock wait lasts).
-func (w *Writer) spoolItems(items []item) {
-	rows := 0
-	batches := make([]*entities.Batch, len(items))
-	for i, it := range items {
-		rows += it.rows
-		batches[i] = it.batch
-	}
-	err := w.openSpoolLocked(false)
-	var payload []byte
-	if err == nil {
-		payload, err = EncodeSpoolRecord(batches)
-	}
-	for err == nil {
-		err = w.sp.spool.Append(payload)
-		if !errors.Is(err, spool.ErrFull) || w.cfg.Spool.Full != SpoolFullBlock {
-			break
-		}
-		freed := w.sp.spool.Freed()
-		w.sp.mu.Unlock()
-		select {
-		case <-freed:
-		case <-w.sp.abandon:
-		}
-		w.sp.mu.Lock()
-		w.sp.degraded.Store(true)
-		select {
-		case <-w.sp.abandon:
-			err = spool.ErrFull
-		default:
-			err = nil
-		}
-	}
-	switch {
-	case err == nil:
-		w.spooled.Add(int64(rows))
-		w.kickReplayer()
-		for _, it := range items {
-			notify(it, nil)
-		}
-	case errors.Is(err, spool.ErrTooLarge) && len(items) > 1:
-		half := len(items) / 2
-		w.spoolItems(items[:half])
-		w.spoolItems(items[half:])
-	case errors.Is(err, spool.ErrFull), errors.Is(err, spool.ErrTooLarge):
-		w.spoolDropped.Add(int64(rows))
-		w.noteError(ErrSpoolFull)
-		for _, it := range items {
-			w.drop(it, ErrSpoolFull)
-			notify(it, ErrSpoolFull)
-		}
-	default:
-		err = fmt.Errorf("audit: spool append: %w", err)
-		w.noteError(err)
-		for _, it := range items {
-			w.fail(it, err)
-		}
-	}
-}
-
-func (w *Writer) replayTimeout() time.Duration { return 4 * w.cfg.WriteTimeout }
 
 // replayLoop writes the spool back to the database, oldest record first,
 // one record per transaction, and switches the writer back to direct
 // writes when the spool is empty.
-func (w *Writer) replayLoop() {
-	defer close(w.sp.replayDone)
+func (s *spoolStore) replayLoop() {
+	defer close(s.replayDone)
 	const minBackoff = 100 * time.Millisecond
 	backoff := minBackoff
 	fails := 0
 	for {
 		select {
-		case <-w.sp.quit:
+		case <-s.quit:
 			return
 		default:
 		}
-		if !w.sp.degraded.Load() {
-			if w.sp.closing.Load() {
+		sp := s.handle()
+		var payload []byte
+		var next spool.Cursor
+		err := io.EOF
+		if sp != nil {
+			payload, next, err = sp.Peek()
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, spool.ErrClosed) {
+			s.mu.Lock()
+			if (s.spool == nil || s.spool.Empty()) && s.degraded.Swap(false) && !s.abandoned.Load() {
+				s.cfg.Logger.Info("audit: spool replayed, writing to the database directly again",
+					"replayed_rows", s.c.replayed.Load())
+			}
+			s.mu.Unlock()
+			if s.closing.Load() {
 				return
 			}
 			select {
-			case <-w.sp.kick:
-			case <-w.sp.quit:
+			case <-s.kick:
+			case <-s.quit:
 				return
 			}
-			continue
-		}
-		sp := w.spoolHandle()
-		if sp == nil {
-			// The spool could not be opened: nothing to replay.
-			w.sp.degraded.Store(false)
-			continue
-		}
-		payload, next, err := sp.Peek()
-		if errors.Is(err, io.EOF) {
-			w.sp.mu.Lock()
-			if sp.Empty() && w.sp.degraded.Swap(false) {
-				w.cfg.Logger.Info("audit: spool replayed, writing to the database directly again",
-					"replayed_rows", w.replayed.Load())
-			}
-			w.sp.mu.Unlock()
 			continue
 		}
 		if err != nil {
 			// A record damaged on disk while running (spool.Open has
 			// already checked what was there at start).
-			w.noteError(err)
-			w.cfg.Logger.Error("audit: damaged spool record skipped", "error", err)
+			s.c.noteError(err)
+			s.logs.damaged.log(s.cfg.Logger, slog.LevelError, "audit: damaged spool record skipped", "error", err)
 			_ = sp.Pop(next)
 			continue
 		}
 		items, err := DecodeSpoolRecord(payload)
 		if err != nil {
-			w.noteError(err)
-			w.deadLetter(payload, 0, err)
+			s.c.noteError(err)
+			s.deadLetter(payload, 0, err)
 			_ = sp.Pop(next)
 			continue
 		}
-		if w.replayRecord(sp, items, next, &fails) {
+		// Records spilled or spooled one batch at a time are small: the
+		// following ones join this transaction, up to MaxBatchRows rows.
+		ends := []spool.Cursor{next}
+		rows := batchesLen(items)
+		for rows < s.cfg.MaxBatchRows {
+			np, nn, err := sp.PeekAfter(next)
+			if err != nil {
+				break
+			}
+			more, err := DecodeSpoolRecord(np)
+			if err != nil || rows+batchesLen(more) > s.cfg.MaxBatchRows {
+				break // a bad record is handled at its own turn
+			}
+			items = append(items, more...)
+			rows += batchesLen(more)
+			next = nn
+			ends = append(ends, nn)
+		}
+		if s.replayRecord(sp, items, next, &fails) {
 			fails = 0
 			backoff = minBackoff
-			if err := sp.Pop(next); err != nil {
-				w.noteError(err)
+			for _, end := range ends {
+				if err := sp.Pop(end); err != nil {
+					s.c.noteError(err)
+					break
+				}
 			}
 			continue
 		}
-		if w.sp.closing.Load() {
+		if s.closing.Load() {
 			return // Close: the database is still failing; the spool waits on disk
 		}
+		t := time.NewTimer(backoff)
 		select {
-		case <-time.After(backoff):
-		case <-w.sp.quit:
+		case <-t.C:
+		case <-s.quit:
+			t.Stop()
 			return
 		}
-		backoff = min(backoff*2, w.cfg.RetryBackoffMax)
+		backoff = min(backoff*2, s.cfg.RetryBackoffMax)
 	}
 }
 
-// replayRecord writes one spooled record and reports whether it is done
-// (committed, or its refused batches moved to the dead-letter file).
-func (w *Writer) replayRecord(sp *spool.Spool, items []*entities.Batch, next spool.Cursor, fails *int) bool {
-	merged := &entities.Batch{}
+func batchesLen(items []*entities.Batch) int {
+	n := 0
 	for _, b := range items {
-		merged.Append(b)
+		n += b.Len()
 	}
-	rows := int64(merged.Len())
-	if err := w.writeCtx(w.sp.ctx, merged, w.replayTimeout()); err == nil {
-		w.written.Add(rows)
-		w.replayed.Add(rows)
+	return n
+}
+
+// replayRecord writes spooled records (one, or several consecutive ones), idempotently (its commit may
+// have happened before a crash or a lost reply), and reports whether it is
+// done: committed, or its refused rows moved to the dead-letter file.
+func (s *spoolStore) replayRecord(sp *spool.Spool, items []*entities.Batch, next spool.Cursor, fails *int) bool {
+	b := mergeBatches(items)
+	ctx := withInDoubt(s.replayCtx)
+	err := s.replay.WriteBatch(ctx, b)
+	if err == nil {
+		s.c.replayed.Add(int64(b.Len()))
 		return true
 	}
 	*fails++
-	if *fails <= w.cfg.Retries || w.sp.closing.Load() {
+	if *fails <= s.cfg.Retries || s.closing.Load() {
 		return false // most likely still an outage: wait and retry
 	}
-	// It failed again and again: the database, or these rows? If the
-	// database takes the next record, or some of these batches alone, it is
-	// up, and the batches it still refuses are set aside.
-	writable, probed := false, false
-	if np, _, err := sp.PeekAfter(next); err == nil {
-		if nitems, err := DecodeSpoolRecord(np); err == nil {
-			probe := &entities.Batch{}
-			for _, b := range nitems {
-				probe.Append(b)
-			}
-			// Written again, idempotently, when its turn comes.
-			probed = true
-			writable = w.writeCtx(w.sp.ctx, probe, w.replayTimeout()) == nil
+	// It failed again and again: the database, or these rows? Rows are
+	// set aside only while the database demonstrably takes others.
+	if b.Len() == 1 {
+		if !s.probeNext(ctx, sp, next) {
+			return false // the next record fails too, or there is none: an outage
 		}
+		s.deadLetterBatches([]*entities.Batch{b}, err)
+		return true
 	}
-	if !writable && (probed || len(items) == 1) {
-		return false // the next record fails too: an outage
-	}
-	var refused []*entities.Batch
-	var lastErr error
-	for i, b := range items {
-		if err := w.writeCtx(w.sp.ctx, b, w.replayTimeout()); err != nil {
-			refused = append(refused, b)
-			lastErr = err
-			if !writable && i >= 1 {
-				return false // nothing goes through: an outage, not these rows
-			}
-			continue
-		}
-		writable = true
-		w.written.Add(int64(b.Len()))
-		w.replayed.Add(int64(b.Len()))
-	}
-	if !writable {
+	written, refused, lastErr, up := s.isolate(ctx, b, false)
+	if !up {
 		return false
 	}
+	s.c.replayed.Add(written)
 	if len(refused) > 0 {
-		payload, err := EncodeSpoolRecord(refused)
-		n := 0
-		for _, b := range refused {
-			n += b.Len()
-		}
-		if err != nil {
-			w.failed.Add(int64(n))
-			w.cfg.Logger.Error("audit: refused rows lost", "rows", n, "error", err)
-			return true
-		}
-		w.deadLetter(payload, n, lastErr)
+		s.deadLetterBatches(refused, lastErr)
 	}
 	return true
 }
 
+// probeNext writes the record after next, and reports whether the
+// database took it (it is written again, idempotently, when its turn
+// comes).
+func (s *spoolStore) probeNext(ctx context.Context, sp *spool.Spool, next spool.Cursor) bool {
+	np, _, err := sp.PeekAfter(next)
+	if err != nil {
+		return false
+	}
+	nitems, err := DecodeSpoolRecord(np)
+	if err != nil {
+		return false
+	}
+	pctx, cancel := context.WithTimeout(ctx, 4*s.cfg.WriteTimeout)
+	defer cancel()
+	return s.raw.WriteBatch(pctx, mergeBatches(nitems)) == nil
+}
+
+// isolate writes b by halves, recursively, and returns the rows written
+// and the single rows refused. When neither half of b goes through and
+// nothing else did yet (up false), it stops: the database is down, and
+// nothing is refused.
+func (s *spoolStore) isolate(ctx context.Context, b *entities.Batch, up bool) (written int64, refused []*entities.Batch, lastErr error, upOut bool) {
+	x, y := splitBatch(b)
+	var failed []*entities.Batch
+	for _, h := range []*entities.Batch{x, y} {
+		if h.Len() == 0 {
+			continue
+		}
+		if err := s.replay.WriteBatch(ctx, h); err != nil {
+			failed = append(failed, h)
+			lastErr = err
+			continue
+		}
+		up = true
+		written += int64(h.Len())
+	}
+	if !up {
+		return 0, nil, lastErr, false
+	}
+	for _, h := range failed {
+		if h.Len() == 1 {
+			refused = append(refused, h)
+			continue
+		}
+		w, r, e, _ := s.isolate(ctx, h, true)
+		written += w
+		refused = append(refused, r...)
+		if e != nil {
+			lastErr = e
+		}
+	}
+	return written, refused, lastErr, true
+}
+
+func (s *spoolStore) deadLetterBatches(refused []*entities.Batch, why error) {
+	n := 0
+	for _, b := range refused {
+		n += b.Len()
+	}
+	payload, err := EncodeSpoolRecord(refused)
+	if err != nil {
+		s.c.failed.Add(int64(n))
+		s.logs.deadLetter.log(s.cfg.Logger, slog.LevelError, "audit: refused rows lost", "rows", n, "error", err)
+		return
+	}
+	s.deadLetter(payload, n, why)
+}
+
 // deadLetter keeps rows the database refuses in DeadLetterFile.
-func (w *Writer) deadLetter(payload []byte, rows int, why error) {
-	path := filepath.Join(w.spoolDir(), DeadLetterFile)
-	w.failed.Add(int64(rows))
+func (s *spoolStore) deadLetter(payload []byte, rows int, why error) {
+	path := filepath.Join(s.dir(), DeadLetterFile)
+	s.c.failed.Add(int64(rows))
 	if err := spool.AppendFile(path, payload); err != nil {
-		w.cfg.Logger.Error("audit: rows refused by the database are lost: dead-letter file not writable",
+		s.logs.deadLetter.log(s.cfg.Logger, slog.LevelError, "audit: rows refused by the database are lost: dead-letter file not writable",
 			"rows", rows, "error", why, "dead_letter_error", err)
 		return
 	}
-	w.rejected.Add(int64(rows))
-	w.cfg.Logger.Error("audit: rows refused by the database kept in the dead-letter file",
+	s.c.rejected.Add(int64(rows))
+	s.logs.deadLetter.log(s.cfg.Logger, slog.LevelError, "audit: rows refused by the database kept in the dead-letter file",
 		"rows", rows, "file", path, "error", why)
 }
 
-// closeSpool runs at Close after the queue is drained: it replays while
-// the database answers (until ctx ends), then stops the replayer and
-// closes the spool.
-func (w *Writer) closeSpool(ctx context.Context) {
-	w.sp.closing.Store(true)
-	w.kickReplayer()
+// abandon sends every batch still to be written to the spool, and ends a
+// SpoolFullBlock wait: Close's context has ended.
+func (s *spoolStore) abandon() {
+	s.abandoned.Store(true)
+	s.abandonOnce.Do(func() { close(s.abandonCh) })
+}
+
+// close runs at Close after the queue is drained: it replays while the
+// database answers (until ctx ends, which also cancels the replay in
+// flight), then stops the replayer and closes the spool.
+func (s *spoolStore) close(ctx context.Context) {
+	s.closing.Store(true)
+	s.kickReplayer()
 	select {
-	case <-w.sp.replayDone:
+	case <-s.replayDone:
 	case <-ctx.Done():
 	}
-	w.sp.quitOnce.Do(func() {
-		close(w.sp.quit)
-		w.sp.cancel()
+	s.quitOnce.Do(func() {
+		close(s.quit)
+		s.replayCancel()
 	})
-	<-w.sp.replayDone
-	w.sp.mu.Lock()
-	defer w.sp.mu.Unlock()
-	if w.sp.spool == nil {
+	<-s.replayDone
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spool == nil {
 		return
 	}
-	if st := w.sp.spool.Stats(); st.Records > 0 {
-		w.cfg.Logger.Warn("audit: spooled batches kept on disk; they are replayed when the trail next opens this spool",
-			"dir", w.spoolDir(), "batches", st.Records, "bytes", st.Bytes)
+	if st := s.spool.Stats(); st.Records > 0 {
+		s.cfg.Logger.Warn("audit: spooled batches kept on disk; they are replayed when the trail next opens this spool",
+			"dir", s.dir(), "batches", st.Records, "bytes", st.Bytes)
 	}
-	_ = w.sp.spool.Close()
+	_ = s.spool.Close()
 }

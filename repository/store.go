@@ -16,9 +16,12 @@ type Store interface {
 	WriteBatch(ctx context.Context, b *entities.Batch) error
 }
 
-// GormStore is the Store backed by the audit *gorm.DB: one transaction per
-// batch, multi-row INSERTs, and ON CONFLICT (id) DO NOTHING so that retries
-// are idempotent.
+// GormStore is the Store backed by the audit *gorm.DB, one transaction per
+// batch. On PostgreSQL it uses binary COPY through pgx, and for a batch
+// whose commit is in doubt (a retry, a replay) COPY into temporary tables
+// then INSERT ... ON CONFLICT (id) DO NOTHING; on SQLite, multi-row
+// prepared statements with ON CONFLICT (id) DO NOTHING. Writing the same
+// batch twice never duplicates a row.
 type GormStore struct {
 	DB *gorm.DB
 }
@@ -29,6 +32,13 @@ const insertChunk = 500
 
 // WriteBatch implements Store.
 func (s GormStore) WriteBatch(ctx context.Context, b *entities.Batch) error {
+	if s.DB.Dialector.Name() == "postgres" {
+		if sqlDB, err := s.DB.DB(); err == nil {
+			if ok, err := writePostgres(ctx, sqlDB, b); ok {
+				return err
+			}
+		}
+	}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.insertRequests(ctx, tx, b.Requests); err != nil {
 			return fmt.Errorf("insert request events: %w", err)
@@ -57,17 +67,9 @@ func insert[T any](tx *gorm.DB, rows []T) error {
 	return tx.CreateInBatches(rows, insertChunk).Error
 }
 
-// requestInsertSQLite inserts one request event; see insertRequests.
-const requestInsertSQLite = `INSERT INTO audit_request_events (id, datetime, user_id, ip_address, method, url,
- route, query_params, request_type, request_body, response_body, status_code, response_time_ms, response_size,
- error_type, error_message, error_stacktrace, extra_informations)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
-
-// insertRequests writes the hottest table. On SQLite, one prepared
-// single-row statement executed per row inside the transaction costs about
-// half the CPU of a multi-row INSERT, which SQLite must parse anew for each
-// chunk; PostgreSQL, where each statement is a network round trip, gets
-// the multi-row INSERT.
+// insertRequests writes the hottest table. On SQLite, see
+// insertRequestsSQLite; elsewhere (a GORM handle whose PostgreSQL driver
+// is not pgx) GORM's multi-row INSERT.
 func (s GormStore) insertRequests(ctx context.Context, tx *gorm.DB, rows []entities.RequestEvent) error {
 	if len(rows) == 0 {
 		return nil
@@ -75,18 +77,16 @@ func (s GormStore) insertRequests(ctx context.Context, tx *gorm.DB, rows []entit
 	if tx.Dialector.Name() != "sqlite" {
 		return insert(tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}), rows)
 	}
-	stmt, err := tx.Statement.ConnPool.PrepareContext(ctx, requestInsertSQLite)
-	if err != nil {
-		return err
+	return insertRequestsSQLite(ctx, tx.Statement.ConnPool, rows)
+}
+
+// Parallelism is how many transactions the database takes at once with
+// profit: one per core (GOMAXPROCS) on PostgreSQL, one on SQLite, which
+// has a single write lock. The Writer uses it when WriterConfig.Writers is
+// zero.
+func (s GormStore) Parallelism() int {
+	if s.DB.Dialector.Name() == "postgres" {
+		return defaultParallelism()
 	}
-	defer stmt.Close()
-	for i := range rows {
-		r := &rows[i]
-		if _, err := stmt.ExecContext(ctx, r.ID, r.Datetime, r.UserID, r.IPAddress, r.Method, r.URL,
-			r.Route, r.QueryParams, r.RequestType, r.RequestBody, r.ResponseBody, r.StatusCode, r.ResponseTimeMS, r.ResponseSize,
-			r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, r.ExtraInformations); err != nil {
-			return err
-		}
-	}
-	return nil
+	return 1
 }

@@ -39,11 +39,11 @@ func BenchmarkInsertRequestsSQLite(b *testing.B) {
 		"gorm-multirow": func(tx *gorm.DB, r []entities.RequestEvent) error {
 			return insert(tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}), r)
 		},
-		"prepared-single-row": func(tx *gorm.DB, r []entities.RequestEvent) error {
+		"prepared-multi-row": func(tx *gorm.DB, r []entities.RequestEvent) error {
 			return s.insertRequests(context.Background(), tx, r)
 		},
 	}
-	for _, name := range []string{"gorm-multirow", "prepared-single-row"} {
+	for _, name := range []string{"gorm-multirow", "prepared-multi-row"} {
 		b.Run(name, func(b *testing.B) {
 			for range b.N {
 				b.StopTimer()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,7 +16,9 @@ import (
 // WriterConfig tunes a Writer. Its zero value gives the defaults noted on
 // each field.
 type WriterConfig struct {
-	// QueueSize is how many batches may wait to be written. Default 4096.
+	// QueueSize is how many batches may wait in memory to be written.
+	// Default 4096. When the queue is full, a batch goes to the spool
+	// (when there is one) instead of waiting.
 	QueueSize int
 	// MaxQueueBytes bounds the text held by queued batches (bodies, stack
 	// traces), so that memory stays bounded whatever the row sizes.
@@ -26,19 +29,29 @@ type WriterConfig struct {
 	// FlushInterval is the longest an accepted row waits before its batch
 	// is written. Default 100 ms.
 	FlushInterval time.Duration
+	// Writers is how many transactions may be in flight at once, each on
+	// its own database connection. Default: what the Store asks for
+	// (GormStore: GOMAXPROCS on PostgreSQL, 1 on SQLite, which has one
+	// write lock), or 1.
+	Writers int
 	// EnqueueTimeout is how long Enqueue waits for room when the queue is
-	// full before dropping the batch (and counting it). Default 50 ms.
+	// full and the batch cannot go to the spool (no spool, or a full one)
+	// before dropping the batch (and counting it). Default 50 ms.
 	EnqueueTimeout time.Duration
 	// WriteTimeout bounds one transaction: a database slower than this
 	// counts as failing, and with a spool the batch goes to disk instead of
 	// holding up the queue. Replays from the spool get four times as long.
 	// Default 5 s.
 	WriteTimeout time.Duration
-	// Retries is how many times a failed transaction is retried (with
-	// backoff) before its batches are tried one by one. With a spool, it is
-	// how many failed replays of one spooled batch are tolerated before the
-	// writer checks whether the database or the batch is at fault.
-	// Default 2.
+	// Retries is how many times one batch is tried again after its
+	// transaction failed before the writer looks for rows the database
+	// refuses in it. Without a spool, a fresh transaction is retried with
+	// backoff, then written batch by batch, and batches still refused are
+	// lost (counted in Failed). With a spool, a fresh transaction that fails
+	// is spooled at once, the spool's oldest record is retried, and after
+	// Retries failed replays, while the database takes other writes, the
+	// rows it refuses are moved to the dead-letter file. Default 2;
+	// negative means 0.
 	Retries int
 	// RetryBackoffMax caps the wait between two replay attempts while the
 	// database is unreachable (the wait starts at 100 ms and doubles), and
@@ -46,25 +59,28 @@ type WriterConfig struct {
 	// Default 2 s.
 	RetryBackoffMax time.Duration
 	// Spool is the on-disk spool that keeps batches the database cannot
-	// take. Without a Dir (the zero value) there is no spool, and a batch
-	// that still fails after its retries is lost (counted in Failed).
+	// take, and batches that find the queue full. Without a Dir (the zero
+	// value) there is no spool: a batch that still fails after its retries
+	// is lost (counted in Failed), and one that finds the queue full waits
+	// EnqueueTimeout and is then dropped.
 	Spool SpoolConfig
-	// Logger receives write errors, drops and truncations. Default
-	// slog.Default().
+	// Logger receives write errors, drops and truncations. Messages that
+	// can repeat for every batch are logged at most once a minute, with the
+	// count of repetitions. Default slog.Default().
 	Logger *slog.Logger
 }
 
 // SpoolConfig configures the writer's on-disk spool (package spool): when
-// a transaction fails or times out, its batch is appended to the spool and
-// fsync'd, and a replayer writes the spool back to the database, in order,
-// once it answers. While the spool holds anything, new batches go to its
-// end too, so order is kept and the in-memory queue does not grow during
-// an outage, however long.
+// a transaction fails or times out, or the in-memory queue is full, the
+// batch is appended to the spool and fsync'd, and a replayer writes the
+// spool back to the database, in order, once it answers. While the
+// database fails, new batches go to the spool's end too, so order is kept
+// and the in-memory queue does not grow during an outage, however long.
 type SpoolConfig struct {
-	// Dir is the spool directory. It is created on the first failed write
-	// and locked (flock) while the writer runs; a spool left there by a
-	// previous run (for example after kill -9) is replayed when the writer
-	// starts. "" means no spool.
+	// Dir is the spool directory. It is created on the first batch that
+	// needs it and locked (flock) while the writer runs; a spool left there
+	// by a previous run (for example after kill -9) is replayed when the
+	// writer starts. "" means no spool.
 	Dir string
 	// Disabled turns the spool off even when Dir is set (audit.Open sets a
 	// default Dir).
@@ -106,7 +122,11 @@ func (p SpoolFullPolicy) String() string {
 
 func (c SpoolConfig) enabled() bool { return c.Dir != "" && !c.Disabled }
 
-func (c WriterConfig) withDefaults() WriterConfig {
+// closeGrace is how long Close waits, after its context ended, for the
+// batches still in memory to reach the spool.
+const closeGrace = time.Second
+
+func (c WriterConfig) withDefaults(store Store) WriterConfig {
 	if c.QueueSize <= 0 {
 		c.QueueSize = DefaultQueueSize
 	}
@@ -118,6 +138,12 @@ func (c WriterConfig) withDefaults() WriterConfig {
 	}
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.Writers <= 0 {
+		c.Writers = 1
+		if p, ok := store.(interface{ Parallelism() int }); ok {
+			c.Writers = max(p.Parallelism(), 1)
+		}
 	}
 	if c.EnqueueTimeout <= 0 {
 		c.EnqueueTimeout = DefaultEnqueueTimeout
@@ -143,22 +169,24 @@ func (c WriterConfig) withDefaults() WriterConfig {
 // Degraded false, SpoolPending 0 and Dropped and Failed not growing. Row
 // counts include every table.
 type Stats struct {
-	Accepted      int64 `json:"accepted"`       // rows taken into the queue
+	Accepted      int64 `json:"accepted"`       // rows taken (into the queue, or spilled to the spool when it was full)
 	Written       int64 `json:"written"`        // rows committed (replayed rows included)
-	Dropped       int64 `json:"dropped"`        // rows refused: queue full, spool full or writer closed
+	Dropped       int64 `json:"dropped"`        // rows refused: queue and spool full, no spool, or writer closed
 	Failed        int64 `json:"failed"`         // rows whose write failed for good (Rejected included)
 	FailedBatches int64 `json:"failed_batches"` // transactions that failed (retries and replays included)
 	QueueDepth    int   `json:"queue_depth"`    // batches waiting in memory now
 	QueueBytes    int64 `json:"queue_bytes"`    // approximate text bytes waiting in memory now
 
-	Spooled      int64  `json:"spooled"`       // rows written to the spool (fsync'd)
+	Spooled      int64  `json:"spooled"`       // rows written to the spool (fsync'd), Spilled included
+	Spilled      int64  `json:"spilled"`       // rows that found the queue full and went to the spool
 	Replayed     int64  `json:"replayed"`      // rows committed from the spool
 	SpoolDropped int64  `json:"spool_dropped"` // rows dropped because the spool was full (in Dropped)
 	Rejected     int64  `json:"rejected"`      // rows the database refused while it took others: kept in the dead-letter file (in Failed)
-	SpoolPending int64  `json:"spool_pending"` // spooled batches not yet replayed (from earlier runs too)
+	SpoolPending int64  `json:"spool_pending"` // spooled records not yet replayed (from earlier runs too)
 	SpoolBytes   int64  `json:"spool_bytes"`   // spool size on disk
 	Degraded     bool   `json:"degraded"`      // new batches go to the spool: the database failed and the spool is not yet replayed
 	SpoolDir     string `json:"spool_dir,omitempty"`
+	Writers      int    `json:"writers"` // transactions that may be in flight at once
 
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
@@ -168,12 +196,30 @@ type Stats struct {
 var ErrClosed = errors.New("audit: writer is closed")
 
 // ErrQueueFull is returned by Write when the batch was dropped because the
-// queue stayed full for EnqueueTimeout.
+// queue stayed full for EnqueueTimeout and there was no spool to take it.
 var ErrQueueFull = errors.New("audit: writer queue is full")
 
-// ErrSpoolFull is returned by Write when the database failed and the batch
-// was dropped because the spool was full (policy SpoolFullDrop).
+// ErrSpoolFull is returned by Write when the batch could go neither to the
+// database nor to the queue, and was dropped because the spool was full
+// (policy SpoolFullDrop).
 var ErrSpoolFull = errors.New("audit: database unavailable and spool full")
+
+// counters are shared by the writer's layers: each layer counts what it
+// does.
+type counters struct {
+	accepted, written, dropped, failed, failedBatches, queueBytes atomic.Int64
+	spooled, spilled, replayed, spoolDropped, rejected            atomic.Int64
+	lastError                                                     atomic.Pointer[errorNote]
+}
+
+type errorNote struct {
+	msg string
+	at  time.Time
+}
+
+func (c *counters) noteError(err error) {
+	c.lastError.Store(&errorNote{msg: err.Error(), at: time.Now().UTC()})
+}
 
 type item struct {
 	batch *entities.Batch
@@ -182,81 +228,102 @@ type item struct {
 	done  chan error // nil for asynchronous batches
 }
 
-// Writer writes batches of audit rows to a Store from one background
-// goroutine: callers never wait for the database unless they ask to
-// (Write). Queued batches are merged into transactions of up to
-// MaxBatchRows rows, flushed at least every FlushInterval.
+// Writer is the batching layer in front of a Store: callers never wait for
+// the database unless they ask to (Write). Queued batches are merged into
+// transactions of up to MaxBatchRows rows, flushed at least every
+// FlushInterval, and handed to Writers committers at once. Below it, every
+// layer is a Store: the spool layer (spool and replay), when configured,
+// or a retrying layer, then the counting layer, then the database store.
 type Writer struct {
-	store    Store
 	cfg      WriterConfig
+	c        *counters
+	logs     *repeatLogs
 	sanitize sanitizer
 	queue    chan item
+	work     chan *pending
+
+	next  Store       // the layer below: spoolStore, or retryStore
+	spool *spoolStore // nil without a spool
+	one   Store       // without a spool: one attempt, to isolate a failing batch
+
+	ctx    context.Context // parent of every database call; cancelled when Close gives up
+	cancel context.CancelFunc
 
 	closeMu sync.RWMutex // held for reading while offering, for writing by Close
 	closed  bool
 	stop    chan struct{}
-	done    chan struct{}
-
-	accepted, written, dropped, failed, failedBatches, queueBytes atomic.Int64
-	spooled, replayed, spoolDropped, rejected                     atomic.Int64
-	lastError                                                     atomic.Pointer[errorNote]
-	lastDropLog                                                   atomic.Int64
-
-	sp replayState
-}
-
-type errorNote struct {
-	msg string
-	at  time.Time
+	done    chan struct{} // the batcher and every committer returned
 }
 
 // NewWriter starts a writer on store. Call Close to drain it. If the
 // configured spool exists but cannot be opened (for example another
 // process holds it), the error is logged and the writer tries again on the
-// first failed write; use OpenWriter to get the error instead.
+// first batch that needs it; use OpenWriter to get the error instead.
 func NewWriter(store Store, cfg WriterConfig) *Writer {
 	w, err := OpenWriter(store, cfg)
 	if err != nil {
-		w.cfg.Logger.Error("audit: spool not opened", "dir", w.spoolDir(), "error", err)
+		w.logs.spoolOpen.log(w.cfg.Logger, slog.LevelError, "audit: spool not opened", "dir", w.spool.dir(), "error", err)
 	}
 	return w
 }
 
 // OpenWriter is NewWriter returning the error of opening an existing spool
 // (the writer runs anyway, and is returned too). A spool left by an
-// earlier run is replayed in the background, before any new batch.
+// earlier run is replayed in the background.
 func OpenWriter(store Store, cfg WriterConfig) (*Writer, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.withDefaults(store)
 	w := &Writer{
-		store:    store,
-		cfg:      cfg,
-		sanitize: sanitizer{log: cfg.Logger},
-		queue:    make(chan item, cfg.QueueSize),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		cfg:   cfg,
+		c:     &counters{},
+		logs:  &repeatLogs{},
+		queue: make(chan item, cfg.QueueSize),
+		work:  make(chan *pending),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
 	}
+	w.sanitize = sanitizer{log: cfg.Logger, repeat: &sync.Map{}}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	direct := &countedStore{next: store, c: w.c, timeout: cfg.WriteTimeout}
 	var err error
 	if cfg.Spool.enabled() {
-		err = w.startSpool()
+		replay := &countedStore{next: store, c: w.c, timeout: 4 * cfg.WriteTimeout}
+		w.spool = newSpoolStore(cfg, w.c, w.logs, direct, replay, store, w.ctx)
+		w.next = w.spool
+		err = w.spool.start()
+	} else {
+		w.next = retryStore{next: direct, retries: cfg.Retries}
+		w.one = direct
 	}
-	go w.run()
+	var committers sync.WaitGroup
+	for range cfg.Writers {
+		committers.Go(w.commit)
+	}
+	go func() {
+		w.batch()
+		committers.Wait()
+		close(w.done)
+	}()
 	return w, err
 }
 
-// Enqueue offers b for writing and returns at once, or after at most
-// EnqueueTimeout when the queue is full. It reports whether b was accepted;
-// a refused batch is counted as dropped and logged (at most once a
-// minute). b must not be changed afterwards.
+// Enqueue offers b for writing and returns at once, or after the fsync of
+// the spool when the queue is full, or after at most EnqueueTimeout when
+// neither the queue nor the spool has room. It reports whether b was
+// accepted; a refused batch is counted as dropped and logged (at most once
+// a minute). b must not be changed afterwards.
 func (w *Writer) Enqueue(b *entities.Batch) bool {
-	return w.offer(item{batch: b}) == nil
+	_, err := w.offer(item{batch: b})
+	return err == nil
 }
 
-// Write offers b and waits until its transaction is committed, or ctx ends.
-// Concurrent callers share transactions (group commit).
+// Write offers b and waits until its transaction is committed (or, when the
+// database fails or the queue is full, until it is fsync'd in the spool),
+// or ctx ends. Concurrent callers share transactions (group commit).
 func (w *Writer) Write(ctx context.Context, b *entities.Batch) error {
 	it := item{batch: b, done: make(chan error, 1)}
-	if err := w.offer(it); err != nil {
-		return err
+	queued, err := w.offer(it)
+	if !queued {
+		return err // refused, or already durable in the spool
 	}
 	select {
 	case err := <-it.done:
@@ -266,109 +333,114 @@ func (w *Writer) Write(ctx context.Context, b *entities.Batch) error {
 	}
 }
 
-func (w *Writer) offer(it item) error {
+// offer queues it, or spills it to the spool when the queue is full. It
+// reports whether it was queued (its done channel, if any, will then be
+// answered) and, if not, whether it was refused.
+func (w *Writer) offer(it item) (queued bool, err error) {
 	it.rows = it.batch.Len()
 	if it.rows == 0 {
-		return nil
+		return false, nil
 	}
 	it.bytes = approxBytes(it.batch)
 	w.closeMu.RLock()
 	defer w.closeMu.RUnlock()
 	if w.closed {
-		w.drop(it, ErrClosed)
-		return ErrClosed
+		w.drop(it.rows, ErrClosed)
+		return false, ErrClosed
 	}
-	if w.queueBytes.Load()+it.bytes <= w.cfg.MaxQueueBytes {
-		select {
-		case w.queue <- it:
-			w.admitted(it)
-			return nil
-		default:
+	if w.tryQueue(it) {
+		return true, nil
+	}
+	// The queue is full: the database is slower than the traffic. The
+	// spool takes the batch (with others arriving now, in one fsync) and
+	// its replayer writes it beside the committers.
+	if w.spool != nil {
+		w.sanitize.batch(it.batch)
+		err := w.spool.spill(it.batch)
+		if err == nil {
+			w.c.accepted.Add(int64(it.rows))
+			w.c.spilled.Add(int64(it.rows))
+			return false, nil
 		}
+		// The spool is full or not writable: wait for room in the queue.
 	}
 	deadline := time.NewTimer(w.cfg.EnqueueTimeout)
 	defer deadline.Stop()
 	poll := time.NewTicker(time.Millisecond)
 	defer poll.Stop()
 	for {
-		if w.queueBytes.Load()+it.bytes <= w.cfg.MaxQueueBytes {
-			select {
-			case w.queue <- it:
-				w.admitted(it)
-				return nil
-			case <-poll.C:
-				continue
-			case <-deadline.C:
+		select {
+		case <-poll.C:
+			if w.tryQueue(it) {
+				return true, nil
 			}
-		} else {
-			select {
-			case <-poll.C:
-				continue
-			case <-deadline.C:
-			}
+		case <-deadline.C:
+			w.drop(it.rows, ErrQueueFull)
+			return false, ErrQueueFull
 		}
-		w.drop(it, ErrQueueFull)
-		return ErrQueueFull
 	}
 }
 
-func (w *Writer) admitted(it item) {
-	w.accepted.Add(int64(it.rows))
-	w.queueBytes.Add(it.bytes)
+// tryQueue puts it in the queue if there is room for it, without waiting.
+func (w *Writer) tryQueue(it item) bool {
+	if w.c.queueBytes.Load()+it.bytes > w.cfg.MaxQueueBytes {
+		return false
+	}
+	select {
+	case w.queue <- it:
+		w.c.accepted.Add(int64(it.rows))
+		w.c.queueBytes.Add(it.bytes)
+		return true
+	default:
+		return false
+	}
 }
 
-func (w *Writer) drop(it item, why error) {
-	n := w.dropped.Add(int64(it.rows))
-	now := time.Now().UnixNano()
-	last := w.lastDropLog.Load()
-	if now-last >= int64(time.Minute) && w.lastDropLog.CompareAndSwap(last, now) {
-		w.cfg.Logger.Warn("audit: events dropped", "reason", why.Error(), "rows", it.rows,
-			"dropped_total", n, "queue_size", w.cfg.QueueSize)
-	}
+func (w *Writer) drop(rows int, why error) {
+	n := w.c.dropped.Add(int64(rows))
+	w.logs.drop.log(w.cfg.Logger, slog.LevelWarn, "audit: events dropped", "reason", why.Error(), "rows", rows,
+		"dropped_total", n, "queue_size", w.cfg.QueueSize)
 }
 
 // Stats returns the current counters.
 func (w *Writer) Stats() Stats {
+	c := w.c
 	s := Stats{
-		Accepted:      w.accepted.Load(),
-		Written:       w.written.Load(),
-		Dropped:       w.dropped.Load(),
-		Failed:        w.failed.Load(),
-		FailedBatches: w.failedBatches.Load(),
+		Accepted:      c.accepted.Load(),
+		Written:       c.written.Load(),
+		Dropped:       c.dropped.Load(),
+		Failed:        c.failed.Load(),
+		FailedBatches: c.failedBatches.Load(),
 		QueueDepth:    len(w.queue),
-		QueueBytes:    w.queueBytes.Load(),
-		Spooled:       w.spooled.Load(),
-		Replayed:      w.replayed.Load(),
-		SpoolDropped:  w.spoolDropped.Load(),
-		Rejected:      w.rejected.Load(),
-		Degraded:      w.sp.degraded.Load(),
+		QueueBytes:    c.queueBytes.Load(),
+		Spooled:       c.spooled.Load(),
+		Spilled:       c.spilled.Load(),
+		Replayed:      c.replayed.Load(),
+		SpoolDropped:  c.spoolDropped.Load(),
+		Rejected:      c.rejected.Load(),
+		Writers:       w.cfg.Writers,
 	}
-	if w.cfg.Spool.enabled() {
-		s.SpoolDir = w.spoolDir()
-		if sp := w.spoolHandle(); sp != nil {
-			st := sp.Stats()
-			s.SpoolPending, s.SpoolBytes = st.Records, st.Bytes
-		}
+	if w.spool != nil {
+		w.spool.stats(&s)
 	}
-	if p := w.lastError.Load(); p != nil {
+	if p := c.lastError.Load(); p != nil {
 		s.LastError, s.LastErrorAt = p.msg, p.at
 	}
 	return s
 }
 
-func (w *Writer) noteError(err error) {
-	w.lastError.Store(&errorNote{msg: err.Error(), at: time.Now().UTC()})
-}
-
 // Close stops accepting batches and writes every batch already accepted:
-// to the database, or to the spool if the database fails. It returns
-// ctx.Err() if ctx ends first; the writer then goes on draining in the
-// background (and a SpoolFullBlock wait gives up, dropping).
+// to the database, or to the spool if the database fails. With a spool,
+// it then replays what the spool holds while the database answers, and
+// stops at the first failed replay.
 //
-// With a spool, Close then replays what the spool holds while the
-// database answers: it stops at the first failed replay or when ctx ends,
-// and returns nil, because spooled batches are safe on disk and are
-// replayed by the next writer opened on the same spool directory.
+// Close is bounded by ctx whatever the database does. With a spool, when
+// ctx ends, the transactions in flight are cancelled and every batch not
+// yet committed goes to the spool (Close waits up to one more second for
+// those appends), to be replayed by the next writer opened on the same
+// spool directory; Close then returns nil, because nothing accepted is
+// lost. Without a spool, Close returns ctx's error when ctx ends, and the
+// writer goes on draining in the background.
 func (w *Writer) Close(ctx context.Context) error {
 	w.closeMu.Lock()
 	if !w.closed {
@@ -379,12 +451,23 @@ func (w *Writer) Close(ctx context.Context) error {
 	select {
 	case <-w.done:
 	case <-ctx.Done():
-		w.sp.abandonOnce.Do(func() { close(w.sp.abandon) })
-		return fmt.Errorf("audit: %d batches not yet written: %w", len(w.queue), ctx.Err())
+		if w.spool == nil {
+			return fmt.Errorf("audit: %d batches not yet written: %w", len(w.queue), ctx.Err())
+		}
+		w.spool.abandon()
+		w.cancel()
+		grace := time.NewTimer(closeGrace)
+		defer grace.Stop()
+		select {
+		case <-w.done:
+		case <-grace.C:
+			return fmt.Errorf("audit: %d batches not yet spooled: %w", len(w.queue), ctx.Err())
+		}
 	}
-	if w.cfg.Spool.enabled() {
-		w.closeSpool(ctx)
+	if w.spool != nil {
+		w.spool.close(ctx)
 	}
+	w.cancel()
 	return nil
 }
 
@@ -407,141 +490,129 @@ func (p *pending) merged() *entities.Batch {
 	if len(p.items) == 1 {
 		return p.items[0].batch
 	}
-	b := &entities.Batch{}
+	var n entities.Batch
 	for _, it := range p.items {
-		b.Append(it.batch)
+		b := it.batch
+		n.Requests = append(n.Requests, b.Requests...)
+		n.Logins = append(n.Logins, b.Logins...)
+		n.Processes = append(n.Processes, b.Processes...)
+		n.Steps = append(n.Steps, b.Steps...)
+		n.Registrations = append(n.Registrations, b.Registrations...)
 	}
-	return b
+	return &n
 }
 
-func (w *Writer) run() {
-	defer close(w.done)
+// batch is the batcher: it assembles transactions from the queue and hands
+// each to a free committer. A transaction is handed over when it has
+// MaxBatchRows rows, when its oldest row has waited FlushInterval, or at
+// once when a synchronous caller waits for it; while every committer is
+// busy it keeps growing, so batches grow with the load. After Close it
+// drains the queue and returns.
+func (w *Writer) batch() {
+	defer close(w.work)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	for {
-		var p pending
-		select {
-		case it := <-w.queue:
-			p.add(it)
-		case <-w.stop:
-			w.drain()
-			return
+	var p *pending
+	due := false
+	stop := w.stop
+	take := func(it item) {
+		if p == nil {
+			p = &pending{}
+			timer.Reset(w.cfg.FlushInterval)
+			due = false
 		}
-		timer.Reset(w.cfg.FlushInterval)
-	fill:
-		for p.rows < w.cfg.MaxBatchRows {
-			if p.sync {
-				// Someone waits for this commit: take what is already
-				// queued and write at once.
-				select {
-				case it := <-w.queue:
-					p.add(it)
-					continue
-				default:
-					break fill
-				}
-			}
-			select {
-			case it := <-w.queue:
-				p.add(it)
-			case <-timer.C:
-				break fill
-			case <-w.stop:
-				break fill
-			}
-		}
-		timer.Stop()
-		w.flush(&p)
-	}
-}
-
-// drain writes everything left in the queue; no offer can arrive any more.
-func (w *Writer) drain() {
-	for {
-		var p pending
-	fill:
+		p.add(it)
+		// Take what is already queued, so a transaction holds everything
+		// waiting (group commit for synchronous callers).
 		for p.rows < w.cfg.MaxBatchRows {
 			select {
 			case it := <-w.queue:
 				p.add(it)
 			default:
-				break fill
+				return
 			}
 		}
-		if len(p.items) == 0 {
-			return
+	}
+	for {
+		if stop == nil {
+			// Closing: no offer can arrive any more; drain the queue.
+			if p == nil || p.rows < w.cfg.MaxBatchRows {
+				select {
+				case it := <-w.queue:
+					take(it)
+					continue
+				default:
+				}
+			}
+			if p == nil {
+				return
+			}
+			w.work <- p
+			p = nil
+			continue
 		}
-		w.flush(&p)
+		full := p != nil && p.rows >= w.cfg.MaxBatchRows
+		var in <-chan item
+		if !full {
+			in = w.queue
+		}
+		var out chan<- *pending
+		if p != nil && (due || full || p.sync) {
+			out = w.work
+		}
+		select {
+		case it := <-in:
+			take(it)
+		case out <- p:
+			p = nil
+			timer.Stop()
+		case <-timer.C:
+			due = true
+		case <-stop:
+			stop = nil
+			timer.Stop()
+		}
+	}
+}
+
+// commit is one committer: it writes the transactions the batcher hands
+// over through the layer below.
+func (w *Writer) commit() {
+	for p := range w.work {
+		w.flush(p)
 	}
 }
 
 func (w *Writer) flush(p *pending) {
 	for _, it := range p.items {
-		w.queueBytes.Add(-it.bytes)
+		w.c.queueBytes.Add(-it.bytes)
 		w.sanitize.batch(it.batch)
 	}
-	batch := p.merged()
-	if w.cfg.Spool.enabled() {
-		w.flushSpooled(p, batch)
-		return
-	}
-	err := w.writeWithRetry(batch)
-	if err == nil {
-		w.written.Add(int64(p.rows))
+	err := w.next.WriteBatch(w.ctx, p.merged())
+	if err == nil || w.one == nil || len(p.items) == 1 {
+		// With a spool, its layer has counted what it could not keep.
 		for _, it := range p.items {
-			notify(it, nil)
+			if err != nil && w.one != nil {
+				w.fail(it, err)
+			}
+			notify(it, err)
 		}
 		return
 	}
-	if len(p.items) == 1 {
-		w.fail(p.items[0], err)
-		return
-	}
-	// Isolate the batch that poisons the transaction: write each alone.
+	// No spool: isolate the batch that poisons the transaction by writing
+	// each alone.
 	for _, it := range p.items {
-		if err := w.writeOnce(it.batch); err != nil {
+		err := w.one.WriteBatch(withInDoubt(w.ctx), it.batch)
+		if err != nil {
 			w.fail(it, err)
-			continue
 		}
-		w.written.Add(int64(it.rows))
-		notify(it, nil)
+		notify(it, err)
 	}
-}
-
-func (w *Writer) writeWithRetry(b *entities.Batch) error {
-	backoff := 100 * time.Millisecond
-	var err error
-	for attempt := 0; attempt <= w.cfg.Retries; attempt++ {
-		if attempt > 0 {
-			time.Sleep(backoff)
-			backoff *= 4
-		}
-		if err = w.writeOnce(b); err == nil {
-			return nil
-		}
-	}
-	return err
-}
-
-func (w *Writer) writeOnce(b *entities.Batch) error {
-	return w.writeCtx(context.Background(), b, w.cfg.WriteTimeout)
-}
-
-func (w *Writer) writeCtx(parent context.Context, b *entities.Batch, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(parent, timeout)
-	defer cancel()
-	err := w.store.WriteBatch(ctx, b)
-	if err != nil {
-		w.failedBatches.Add(1)
-		w.noteError(err)
-	}
-	return err
 }
 
 func (w *Writer) fail(it item, err error) {
-	w.failed.Add(int64(it.rows))
-	w.cfg.Logger.Error("audit: write failed, events lost", "rows", it.rows, "error", err)
-	notify(it, err)
+	w.c.failed.Add(int64(it.rows))
+	w.logs.lost.log(w.cfg.Logger, slog.LevelError, "audit: write failed, events lost", "rows", it.rows, "error", err)
 }
 
 func notify(it item, err error) {
@@ -563,3 +634,7 @@ func approxBytes(b *entities.Batch) int64 {
 	}
 	return n
 }
+
+// defaultParallelism is the number of writers a store that can take
+// concurrent transactions asks for: one per core the Go scheduler uses.
+func defaultParallelism() int { return runtime.GOMAXPROCS(0) }

@@ -7,6 +7,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -116,7 +117,10 @@ func New(cfg Config) (*App, error) {
 		gin.SetMode(gin.ReleaseMode)
 	}
 	r := gin.New()
-	r.Use(gin.Logger(), gin.Recovery(), trail.Middleware())
+	// The access log masks secrets in the path and query like the trail
+	// (gin.Logger() would print ?password=... as sent), and no request body
+	// is read past MaxRequestBody, whatever route binds it.
+	r.Use(gin.LoggerWithFormatter(trail.LogFormatter()), gin.Recovery(), limitBody(MaxRequestBody), trail.Middleware())
 	// Behind a reverse proxy, list it here; with none, the client IP is the
 	// TCP peer and X-Forwarded-For is ignored.
 	if err := r.SetTrustedProxies(nil); err != nil {
@@ -135,6 +139,20 @@ func New(cfg Config) (*App, error) {
 	return app, nil
 }
 
+// MaxRequestBody is the largest request body the demo reads: a larger one
+// makes binding fail (400, or a failed login) instead of filling memory.
+const MaxRequestBody = 1 << 20
+
+// limitBody bounds every request body to max bytes (http.MaxBytesReader).
+func limitBody(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.Body != nil && c.Request.Body != http.NoBody {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		}
+		c.Next()
+	}
+}
+
 // Close drains the audit trail and closes the application database.
 func (a *App) Close(ctx context.Context) error {
 	err := a.Trail.Close(ctx)
@@ -150,6 +168,10 @@ func openAppDB(dsn string) (*gorm.DB, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		d = postgres.Open(dsn)
 	} else {
+		// The users' password hashes live here: readable by the owner only.
+		if f, err := os.OpenFile(dsn, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+			_ = f.Close()
+		}
 		d = sqlite.Open(dsn + "?_journal_mode=WAL&_busy_timeout=5000")
 	}
 	db, err := gorm.Open(d, cfg)

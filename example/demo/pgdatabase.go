@@ -1,15 +1,22 @@
 package demo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"gorm.io/driver/postgres"
-	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
+)
+
+// reachTimeout bounds each connection attempt: a server that is down or
+// hung must not hold up the demo's start (the trail spools until it
+// answers). createTimeout bounds CREATE DATABASE, once the server answered.
+const (
+	reachTimeout  = time.Second
+	createTimeout = 30 * time.Second
 )
 
 // createPostgresDatabase creates the database that a postgres:// DSN names
@@ -31,35 +38,27 @@ func createPostgresDatabase(dsn string) error {
 	if name == "" {
 		return nil
 	}
-	err = ping(dsn)
+	ctx, cancel := context.WithTimeout(context.Background(), reachTimeout)
+	defer cancel()
+	conn, err := pgconn.Connect(ctx, dsn)
+	if err == nil {
+		_ = conn.Close(context.Background())
+	}
 	var pgErr *pgconn.PgError
 	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
-		return nil // it exists, or audit.Open reports the real problem
+		return nil // it exists, or the server is not reachable now: audit.Open handles that
 	}
 	u.Path = "/postgres"
-	server, err := gorm.Open(postgres.Open(u.String()), &gorm.Config{Logger: logger.Discard})
+	server, err := pgconn.Connect(ctx, u.String())
 	if err != nil {
 		return fmt.Errorf("demo: create audit database %q: %w", name, err)
 	}
-	defer closeDB(server)
+	defer server.Close(context.Background())
+	ctx, cancel = context.WithTimeout(context.Background(), createTimeout)
+	defer cancel()
 	quoted := `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-	if err := server.Exec("CREATE DATABASE " + quoted).Error; err != nil {
+	if _, err := server.Exec(ctx, "CREATE DATABASE "+quoted).ReadAll(); err != nil {
 		return fmt.Errorf("demo: create audit database %q: %w", name, err)
 	}
 	return nil
-}
-
-func ping(dsn string) error {
-	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		return err
-	}
-	closeDB(db)
-	return nil
-}
-
-func closeDB(db *gorm.DB) {
-	if sqlDB, err := db.DB(); err == nil {
-		_ = sqlDB.Close()
-	}
 }

@@ -6,10 +6,17 @@
 //
 //	go run ./internal/loadtest -duration 10s -conns 32   # throughput
 //	go run ./internal/loadtest -duration 10s -rate 2000  # latency at a fixed load
+//	go run ./internal/loadtest -only postgres -conns 64  # a flood on PostgreSQL
 //
 // It prints a Markdown table (throughput and latency percentiles, and each
 // variant's throughput as a ratio of bare Gin's), then checks that every
-// 2xx answer of the audited variants became exactly one stored row.
+// 2xx answer of the audited variants became exactly one stored row and
+// that nothing was dropped.
+//
+// With -serve VARIANT it only serves (bare, sqlite, postgres,
+// naive-sqlite, naive-postgres) on -addr until SIGTERM, for an external
+// load generator such as wrk, then prints what was answered and stored as
+// JSON: see wrk.sh.
 package main
 
 import (
@@ -25,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,9 +50,28 @@ func main() {
 	conns := flag.Int("conns", 32, "concurrent keep-alive connections")
 	rate := flag.Int("rate", 0, "open-loop request rate per second (0: as fast as the server answers)")
 	pgDSN := flag.String("postgres", envOr("AUDIT_LOAD_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server used to create a scratch database (empty: skip PostgreSQL)")
+	only := flag.String("only", "", "run only bare Gin and this audited variant: sqlite or postgres")
+	serveVariant := flag.String("serve", "", "only serve this variant until SIGTERM: bare, sqlite, postgres, naive-sqlite, naive-postgres")
+	addr := flag.String("addr", "127.0.0.1:8089", "listen address of -serve (127.0.0.1 only)")
+	dsn := flag.String("dsn", "", "audit database of -serve")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of -serve to this file")
 	flag.Parse()
 	gin.SetMode(gin.ReleaseMode)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if *serveVariant != "" {
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				log.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				log.Fatal(err)
+			}
+			defer pprof.StopCPUProfile()
+		}
+		serve(*serveVariant, *addr, *dsn)
+		return
+	}
+	quiet := quietLogger()
 
 	dir, err := os.MkdirTemp("", "audit-load-")
 	if err != nil {
@@ -56,6 +83,7 @@ func main() {
 		name  string
 		setup func() (gin.HandlerFunc, func() (stored int64), error)
 	}
+	var dropped atomic.Int64
 	auditedWith := func(dsn string) func() (gin.HandlerFunc, func() int64, error) {
 		return func() (gin.HandlerFunc, func() int64, error) {
 			trail, err := audit.Open(audit.Options{DSN: dsn, Logger: quiet})
@@ -66,29 +94,36 @@ func main() {
 				if err := trail.Close(context.Background()); err != nil {
 					log.Print(err)
 				}
+				st := trail.Stats()
+				dropped.Add(st.Dropped)
+				fmt.Fprintf(os.Stderr, "  writer: %d writers, dropped %d, spilled to the spool %d, failed %d\n", st.Writers, st.Dropped, st.Spilled, st.Failed)
 				return countRows(dsn)
 			}, nil
 		}
 	}
 	variants := []variant{
 		{"bare gin", func() (gin.HandlerFunc, func() int64, error) { return nil, nil, nil }},
-		{"audited, async, SQLite", auditedWith(filepath.Join(dir, "audit.sqlite3"))},
 	}
-	if *pgDSN != "" {
+	if *only == "" || *only == "sqlite" {
+		variants = append(variants, variant{"audited, async, SQLite", auditedWith(filepath.Join(dir, "audit.sqlite3"))})
+	}
+	if *pgDSN != "" && (*only == "" || *only == "postgres") {
 		if dsn, drop, err := scratchPostgres(*pgDSN); err != nil {
 			log.Printf("PostgreSQL variants skipped: %v", err)
 		} else {
 			defer drop()
 			variants = append(variants, variant{"audited, async, PostgreSQL", auditedWith(dsn)})
-			naiveDSN, dropNaive, err := scratchPostgres(*pgDSN)
-			if err != nil {
-				log.Fatal(err)
-			}
+		}
+	}
+	if *pgDSN != "" && *only == "" {
+		if naiveDSN, dropNaive, err := scratchPostgres(*pgDSN); err == nil {
 			defer dropNaive()
 			variants = append(variants, variant{"naive: one GORM INSERT per request, PostgreSQL", naiveWith(naiveDSN)})
 		}
 	}
-	variants = append(variants, variant{"naive: one GORM INSERT per request, SQLite", naiveWith(filepath.Join(dir, "naive.sqlite3"))})
+	if *only == "" {
+		variants = append(variants, variant{"naive: one GORM INSERT per request, SQLite", naiveWith(filepath.Join(dir, "naive.sqlite3"))})
+	}
 
 	mode := "closed loop: each connection sends its next request when answered"
 	if *rate > 0 {
@@ -121,6 +156,9 @@ func main() {
 	}
 	if failed {
 		log.Fatal("stored rows differ from 2xx answers")
+	}
+	if n := dropped.Load(); n != 0 {
+		log.Fatalf("%d events dropped", n)
 	}
 }
 
@@ -235,6 +273,28 @@ func run(r http.Handler, d time.Duration, maxRequests, conns, rate int) result {
 		return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000
 	}
 	return result{rps: float64(len(all)) / elapsed.Seconds(), p50: pct(0.50), p99: pct(0.99), ok: ok.Load()}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// countRowsDistinct counts the stored request events and their distinct ids.
+func countRowsDistinct(dsn string) (total, distinct int64) {
+	db, err := repository.Open(dsn)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		if s, err := db.DB(); err == nil {
+			s.Close()
+		}
+	}()
+	if err := db.Model(&entities.RequestEvent{}).Count(&total).Error; err != nil {
+		log.Fatal(err)
+	}
+	if err := db.Model(&entities.RequestEvent{}).Distinct("id").Count(&distinct).Error; err != nil {
+		log.Fatal(err)
+	}
+	return total, distinct
 }
 
 func countRows(dsn string) int64 {

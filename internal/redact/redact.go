@@ -1,325 +1,250 @@
-// Package redact masks secrets in the text the audit trail stores: values
-// of JSON object members and query parameters whose names look like
-// passwords, tokens or keys.
+// Package redact masks secrets in the text the audit trail stores and logs,
+// three ways:
+//
+//   - by name: the value of a JSON member, form field, query parameter,
+//     XML element or "name=value" / "name: value" pair whose name is a
+//     secret (see DefaultKeys and Normalize);
+//   - by shape: JSON Web Tokens, Bearer and Basic credentials, PEM private
+//     keys and payment card numbers, wherever they stand, and anything a
+//     user-supplied Detector recognises;
+//   - by echo: every value masked in a request is remembered (Echoes) and
+//     scrubbed from every other field of that request's rows.
+//
+// What cannot be checked (JSON nested deeper than MaxDepth, text that may
+// hold a secret but cannot be parsed) is reported as an error, so that
+// callers store a note instead.
 package redact
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
+	"slices"
 	"strings"
+	"sync"
+	"unsafe"
 )
 
 // Mask replaces every redacted value.
 const Mask = "********"
 
-// DefaultKeys are the name fragments treated as secrets, matched
-// case-insensitively anywhere in a JSON member or query parameter name
-// ("new_password", "X-Api-Key" and "refreshToken" all match).
-var DefaultKeys = []string{"password", "passwd", "secret", "token", "jwt", "access", "refresh", "api_key", "apikey", "authorization", "cookie", "credential"}
+// Config selects what a Redactor masks. Its zero value masks the default
+// names with the built-in detectors.
+type Config struct {
+	// Keys replaces the default secret names (nil means DefaultKeys()).
+	Keys []string
+	// AddKeys are names masked in addition to Keys.
+	AddKeys []string
+	// RemoveKeys are names not masked, compared in normalized form
+	// ("Session-ID" removes "sessionid", not "session").
+	RemoveKeys []string
+	// Detectors find secrets by shape, in addition to the built-in ones.
+	Detectors []Detector
+	// DisableDetectors names built-in detectors to turn off (DetectJWT,
+	// DetectAuth, DetectPEM, DetectCard).
+	DisableDetectors []string
+}
 
-// Redactor masks secret values. Its zero value masks nothing; use New.
+// Redactor masks secrets. It is safe for concurrent use. Its zero value
+// masks nothing; use New.
 type Redactor struct {
-	keys []string // lower case
+	keys     keySet
+	builtins builtins
+	extra    []Detector
+	bufs     sync.Pool // *[]byte scratch for normalized text
 }
 
-// New returns a Redactor for the given name fragments (DefaultKeys when
-// keys is nil).
+// New returns a Redactor for the given secret name fragments (DefaultKeys
+// when keys is nil) with the built-in detectors.
 func New(keys []string) *Redactor {
-	if keys == nil {
-		keys = DefaultKeys
-	}
-	r := &Redactor{}
-	for _, k := range keys {
-		if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
-			r.keys = append(r.keys, k)
-		}
-	}
-	return r
+	return NewWithConfig(Config{Keys: keys})
 }
 
-// IsSecret reports whether a member or parameter called name holds a secret.
+// NewWithConfig returns a Redactor for cfg.
+func NewWithConfig(cfg Config) *Redactor {
+	return &Redactor{
+		keys:     newKeySet(cfg.Keys, cfg.AddKeys, cfg.RemoveKeys),
+		builtins: newBuiltins(cfg.DisableDetectors),
+		extra:    append([]Detector(nil), cfg.Detectors...),
+	}
+}
+
+// IsSecret reports whether a member, field or parameter called name holds a
+// secret.
 func (r *Redactor) IsSecret(name string) bool {
-	if len(r.keys) == 0 {
+	return r.keys.match(name)
+}
+
+// view is b as a string, without copying; b must not change while the
+// string is used.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// Mentions reports whether text contains any secret name, in normalized
+// form: callers refuse to store text they cannot parse and mask member by
+// member when it mentions one.
+func (r *Redactor) Mentions(text string) bool {
+	if r.keys.empty() || text == "" {
 		return false
 	}
-	lower := fold([]byte(name))
-	for _, k := range r.keys {
-		if bytes.Contains(lower, []byte(k)) {
-			return true
-		}
+	bp, _ := r.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
 	}
-	return false
+	norm, hit := appendNormalized((*bp)[:0], text, &r.keys)
+	if !hit {
+		hit = r.keys.hasFragment(norm)
+	}
+	if cap(norm) <= 1<<20 {
+		*bp = norm
+		r.bufs.Put(bp)
+	}
+	return hit
 }
 
-// ErrNotJSON is returned by JSON for input that is not one JSON value.
-var ErrNotJSON = errors.New("redact: not a single JSON value")
+// detect appends the spans of every detector to dst.
+func (r *Redactor) detect(s string, dst [][2]int) [][2]int {
+	dst = r.builtins.find(s, dst)
+	for _, d := range r.extra {
+		for _, sp := range d.FindSecrets(s) {
+			if sp[0] < 0 || sp[1] > len(s) || sp[0] >= sp[1] {
+				continue
+			}
+			dst = append(dst, sp)
+		}
+	}
+	return dst
+}
 
-// maxDepth bounds nesting, so hostile input cannot exhaust the stack.
-const maxDepth = 256
+// mayHold reports whether text could hold something to mask: a secret
+// name, an escape that could spell one, or a detector's candidate. It
+// allocates nothing when it reports false.
+func (r *Redactor) mayHold(text string) bool {
+	if len(r.extra) > 0 || strings.IndexByte(text, '\\') >= 0 {
+		return true
+	}
+	var buf [4][2]int
+	if len(r.builtins.find(text, buf[:0])) > 0 {
+		return true
+	}
+	return r.Mentions(text)
+}
 
-// JSON returns doc with the value of every object member whose name is a
-// secret replaced by Mask (a whole object or array included), compacted,
-// member order kept. Input that may hold a secret but is not exactly one
-// JSON value gives ErrNotJSON and no output, so that a caller never stores
-// unredacted text by mistake.
+// JSON returns doc with secrets masked: the value of every member whose
+// name is a secret (a whole object or array included), every other member
+// of an object that labels itself a secret ({"name": "password", "value":
+// ...}), and every string or number a detector recognises, strings holding
+// "name=value" text or nested JSON included. The output is compact, member
+// order and duplicate names kept. Masked values are added to e (which may
+// be nil).
 //
-// When no secret name occurs anywhere in doc (and doc has no escapes that
-// could spell one), doc is returned as it is, valid JSON or not, without
-// parsing: the common case costs one scan.
-func (r *Redactor) JSON(doc []byte) ([]byte, error) {
-	if bytes.IndexByte(doc, '\\') < 0 && !r.mentions(doc) {
+// Input that is not exactly one JSON value gives ErrNotJSON, and input
+// nested deeper than MaxDepth gives ErrTooDeep, with no output, so that a
+// caller never stores unchecked text by mistake. When doc holds nothing
+// that could be a secret (no secret name, no escape, no detector
+// candidate), doc is returned as it is, valid JSON or not, without
+// parsing: the common case costs one scan and allocates nothing.
+func (r *Redactor) JSON(doc []byte, e *Echoes) ([]byte, error) {
+	if !r.mayHold(view(doc)) {
 		return doc, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var out bytes.Buffer
-	out.Grow(len(doc))
-	w := &writer{r: r, dec: dec, out: &out}
-	if err := w.value(0); err != nil {
-		return nil, ErrNotJSON
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, ErrNotJSON
-	}
-	return out.Bytes(), nil
-}
-
-type writer struct {
-	r       *Redactor
-	dec     *json.Decoder
-	out     *bytes.Buffer
-	enc     *json.Encoder
-	scratch bytes.Buffer
-}
-
-// value copies one JSON value from the decoder to the output.
-func (w *writer) value(depth int) error {
-	if depth > maxDepth {
-		return ErrNotJSON
-	}
-	tok, err := w.dec.Token()
+	n, err := parseJSON(doc)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			return w.object(depth)
-		case '[':
-			return w.array(depth)
-		}
-		return ErrNotJSON
-	default:
-		return w.scalar(t)
-	}
+	r.clean(n, e)
+	return n.encode(make([]byte, 0, len(doc))), nil
 }
 
-func (w *writer) object(depth int) error {
-	w.out.WriteByte('{')
-	for first := true; w.dec.More(); first = false {
-		tok, err := w.dec.Token()
-		if err != nil {
-			return err
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return ErrNotJSON
-		}
-		if !first {
-			w.out.WriteByte(',')
-		}
-		if err := w.scalar(key); err != nil {
-			return err
-		}
-		w.out.WriteByte(':')
-		if w.r.IsSecret(key) {
-			if err := w.skip(depth + 1); err != nil {
-				return err
-			}
-			w.scalar(Mask)
-			continue
-		}
-		if err := w.value(depth + 1); err != nil {
-			return err
-		}
-	}
-	if _, err := w.dec.Token(); err != nil { // '}'
-		return err
-	}
-	w.out.WriteByte('}')
-	return nil
-}
-
-func (w *writer) array(depth int) error {
-	w.out.WriteByte('[')
-	for first := true; w.dec.More(); first = false {
-		if !first {
-			w.out.WriteByte(',')
-		}
-		if err := w.value(depth + 1); err != nil {
-			return err
-		}
-	}
-	if _, err := w.dec.Token(); err != nil { // ']'
-		return err
-	}
-	w.out.WriteByte(']')
-	return nil
-}
-
-// skip consumes one value without writing it.
-func (w *writer) skip(depth int) error {
-	if depth > maxDepth {
-		return ErrNotJSON
-	}
-	tok, err := w.dec.Token()
-	if err != nil {
-		return err
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	if d != '{' && d != '[' {
-		return ErrNotJSON
-	}
-	for w.dec.More() {
-		if d == '{' {
-			if _, err := w.dec.Token(); err != nil { // key
-				return err
-			}
-		}
-		if err := w.skip(depth + 1); err != nil {
-			return err
-		}
-	}
-	_, err = w.dec.Token()
-	return err
-}
-
-func (w *writer) scalar(v any) error {
-	switch t := v.(type) {
-	case json.Number:
-		w.out.WriteString(t.String())
-		return nil
-	case nil:
-		w.out.WriteString("null")
-		return nil
-	}
-	if w.enc == nil {
-		w.enc = json.NewEncoder(&w.scratch)
-		w.enc.SetEscapeHTML(false) // keep "<script>" readable; viewers escape on output
-	}
-	w.scratch.Reset()
-	if err := w.enc.Encode(v); err != nil {
-		return err
-	}
-	w.out.Write(bytes.TrimSuffix(w.scratch.Bytes(), []byte("\n")))
-	return nil
-}
-
-// Query returns the raw query string with the value of every secret
-// parameter replaced by Mask. Parameter order and encoding are kept.
-func (r *Redactor) Query(raw string) string {
-	if raw == "" || len(r.keys) == 0 {
-		return raw
-	}
-	var b strings.Builder
-	changed := false
-	rest := raw
-	for i := 0; rest != "" || i == 0; i++ {
-		var part string
-		part, rest, _ = strings.Cut(rest, "&")
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		name, _, _ := strings.Cut(part, "=")
-		if r.IsSecret(queryName(name)) {
-			changed = true
-			b.WriteString(name)
-			b.WriteByte('=')
-			b.WriteString(Mask)
-			continue
-		}
-		b.WriteString(part)
-	}
-	if !changed {
-		return raw
-	}
-	return b.String()
-}
-
-// queryName decodes the common escapes of a parameter name, so that
-// "pass%77ord" or "api%5Fkey" cannot slip past the check.
-func queryName(name string) string {
-	if !strings.ContainsAny(name, "%+") {
-		return name
-	}
-	var b strings.Builder
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '+':
-			b.WriteByte(' ')
-		case c == '%' && i+2 < len(name) && isHex(name[i+1]) && isHex(name[i+2]):
-			b.WriteByte(unhex(name[i+1])<<4 | unhex(name[i+2]))
-			i += 2
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
-}
-
-// Mentions reports whether text contains any secret name fragment
-// (case-insensitive). Callers use it to refuse storing text they cannot
-// parse and mask member by member.
-func (r *Redactor) Mentions(text string) bool {
-	return r.mentions([]byte(text))
-}
-
-func (r *Redactor) mentions(text []byte) bool {
-	if len(r.keys) == 0 {
-		return false
-	}
-	folded := fold(text)
-	for _, k := range r.keys {
-		if bytes.Contains(folded, []byte(k)) {
-			return true
-		}
+// isLabelKey reports whether a member called k names its siblings with its
+// string value: {"name": "password", "value": "..."}.
+func isLabelKey(k string) bool {
+	var buf [32]byte
+	norm, _ := appendNormalized(buf[:0], k, nil)
+	switch string(norm) {
+	case "name", "key", "field", "param", "parameter", "label", "type", "id", "header", "attribute", "property":
+		return true
 	}
 	return false
 }
 
-// fold lower-cases ASCII letters and maps '-' to '_', as IsSecret compares
-// names.
-func fold(text []byte) []byte {
-	out := make([]byte, len(text))
-	for i, c := range text {
-		switch {
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		case c == '-':
-			c = '_'
+func (r *Redactor) clean(n *node, e *Echoes) {
+	switch n.kind {
+	case '{':
+		labelled := false
+		for i, k := range n.keys {
+			if v := n.kids[i]; v.kind == '"' && isLabelKey(k) && r.IsSecret(v.text) {
+				labelled = true
+			}
 		}
-		out[i] = c
+		for i, k := range n.keys {
+			n.keys[i] = r.Text(k, e)
+			if r.IsSecret(k) || labelled && !isLabelKey(k) {
+				e.addLeaves(n.kids[i])
+				n.kids[i] = &node{kind: '"', text: Mask}
+				continue
+			}
+			r.clean(n.kids[i], e)
+		}
+	case '[':
+		for _, k := range n.kids {
+			r.clean(k, e)
+		}
+	case '"':
+		n.text = r.Text(n.text, e)
+	case '0':
+		if r.Text(n.text, e) != n.text {
+			n.kind, n.text = '"', Mask
+		}
+	}
+}
+
+// echoJSON replaces, in every string and number of n, the values in e.
+func echoJSON(n *node, e *Echoes) {
+	switch n.kind {
+	case '{':
+		for i := range n.keys {
+			n.keys[i] = e.Scrub(n.keys[i])
+			echoJSON(n.kids[i], e)
+		}
+	case '[':
+		for _, k := range n.kids {
+			echoJSON(k, e)
+		}
+	case '"':
+		n.text = e.Scrub(n.text)
+	case '0':
+		if e.Scrub(n.text) != n.text {
+			n.kind, n.text = '"', Mask
+		}
+	}
+}
+
+// ScrubJSON returns doc with every value of e replaced inside its strings
+// and numbers, so the result stays valid JSON. doc must be valid JSON
+// (as JSON returns it); otherwise it is scrubbed as text.
+func (e *Echoes) ScrubJSON(doc string) string {
+	if !e.occurs(doc) {
+		return doc
+	}
+	n, err := parseJSON([]byte(doc))
+	if err != nil {
+		return e.Scrub(doc)
+	}
+	echoJSON(n, e)
+	return string(n.encode(make([]byte, 0, len(doc))))
+}
+
+// mergeSpans sorts spans and joins those that overlap or touch.
+func mergeSpans(spans [][2]int) [][2]int {
+	if len(spans) < 2 {
+		return spans
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	out := spans[:1]
+	for _, sp := range spans[1:] {
+		last := &out[len(out)-1]
+		if sp[0] <= last[1] {
+			last[1] = max(last[1], sp[1])
+			continue
+		}
+		out = append(out, sp)
 	}
 	return out
 }

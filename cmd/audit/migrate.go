@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gin-audit-trail/audit/repository"
+	"github.com/spf13/cobra"
+)
+
+func newMigrateCommand(g *globals) *cobra.Command {
+	var incrementalVacuum bool
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or update the audit tables (the deploy step when Options.SkipMigration is set)",
+		Long: `migrate creates or updates the five audit tables and their indexes, and
+nothing else. Any number of instances may run it at once.
+
+--incremental-vacuum switches an existing SQLite file to
+auto_vacuum=INCREMENTAL, so that retention gives deleted space back to the
+file system: it rewrites the file (VACUUM) and holds it meanwhile, so run
+it during maintenance. New SQLite files get it without asking.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, closeDB, err := g.open(true)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			ctx := cmd.Context()
+			if err := repository.Migrate(db.WithContext(ctx)); err != nil {
+				return err
+			}
+			target := repository.TargetOf(db)
+			if incrementalVacuum {
+				if target.Driver != repository.DriverSQLite {
+					return fmt.Errorf("--incremental-vacuum is for SQLite files; %s is not one", target)
+				}
+				if err := repository.EnableIncrementalVacuum(ctx, db); err != nil {
+					return fmt.Errorf("enable incremental vacuum: %w", err)
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "migrated %s\n", target)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&incrementalVacuum, "incremental-vacuum", false, "SQLite: switch an existing file to auto_vacuum=INCREMENTAL (rewrites it)")
+	return cmd
+}

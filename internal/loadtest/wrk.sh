@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# wrk.sh: bare Gin against audited Gin (library defaults) under wrk, with
+# the variants alternated round by round so that a noisy machine treats
+# them alike. Every server runs the same ping handler on 127.0.0.1 in its
+# own process; after each run it is stopped with SIGTERM, closes its trail
+# and reports how many 2xx answers it gave and how many rows were stored.
+#
+#   internal/loadtest/wrk.sh                       # 5 rounds of 10 s, -t2 -c16
+#   ROUNDS=3 DURATION=5s CONNS=64 VARIANTS="bare postgres" internal/loadtest/wrk.sh
+#   GOMAXPROCS=1 internal/loadtest/wrk.sh          # the server on one core
+#
+# PostgreSQL comes from AUDIT_LOAD_POSTGRES (default
+# postgres://postgres@127.0.0.1:5432/postgres); each run gets a scratch
+# database, dropped afterwards. Needs wrk and psql.
+set -euo pipefail
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-16}
+VARIANTS=${VARIANTS:-"bare sqlite postgres"}
+ADDR=${ADDR:-127.0.0.1:8089}
+PG=${AUDIT_LOAD_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/loadtest" ./internal/loadtest
+
+run_one() { # variant round
+	local v=$1 r=$2 dsn="" db=""
+	case $v in
+	sqlite | naive-sqlite) dsn="$work/$v-$r.sqlite3" ;;
+	postgres | naive-postgres)
+		db="audit_wrk_$$_${r}_${v//-/_}"
+		psql -q "$PG" -c "CREATE DATABASE $db" >/dev/null
+		dsn="${PG/\/postgres\?//$db?}"
+		;;
+	esac
+	(cd "$work" && exec "$work/loadtest" -serve "$v" -addr "$ADDR" -dsn "$dsn" >"$work/report.json" 2>"$work/server.log") &
+	local pid=$!
+	for _ in $(seq 100); do
+		curl -sf "http://$ADDR/api/ping/" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	local out
+	out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "http://$ADDR/api/ping/")
+	kill -TERM "$pid"
+	wait "$pid" || true
+	local rps reqs
+	rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+	reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+	printf '| %s | %s | %s | %s |\n' "$r" "$v" "$rps" "$(tr -d '\n' <"$work/report.json")"
+	echo "$r $v $rps $reqs" >>"$work/results"
+	if [ -n "$db" ]; then psql -q "$PG" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null; fi
+}
+
+echo "wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds, server GOMAXPROCS=${GOMAXPROCS:-all cores ($(nproc))}"
+echo
+echo "| round | variant | req/s | server report |"
+echo "|---|---|---:|---|"
+for r in $(seq "$ROUNDS"); do
+	for v in $VARIANTS; do
+		run_one "$v" "$r"
+	done
+done
+echo
+echo "Ratio to bare Gin in the same round (median, min, max over rounds):"
+gawk '
+	{ rps[$1" "$2] = $3; if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 } ; rounds[$1] = 1 }
+	END {
+		for (i = 1; i <= n; i++) {
+			v = order[i]; if (v == "bare") continue
+			m = 0
+			for (r in rounds) if ((r" bare") in rps && (r" "v) in rps) vals[++m] = rps[r" "v] / rps[r" bare"]
+			asort(vals)
+			printf "- %s: %.2f (%.2f to %.2f, %d rounds)\n", v, vals[int((m + 1) / 2)], vals[1], vals[m], m
+			delete vals
+		}
+	}' "$work/results"
