@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/spool"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/repository"
-	"github.com/gin-audit-trail/audit/repository/spool"
 	"github.com/stretchr/testify/require"
 )
 

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
-	"github.com/gin-audit-trail/audit/repository/spool"
+	"github.com/gin-audit-trail/audit/internal/spool"
 )
 
 // DeadLetterFile is the file, in the spool directory, that keeps batches

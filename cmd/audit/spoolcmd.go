@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/spool"
 	"github.com/gin-audit-trail/audit/repository"
-	"github.com/gin-audit-trail/audit/repository/spool"
 	"github.com/spf13/cobra"
 )
 

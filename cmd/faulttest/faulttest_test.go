@@ -47,7 +47,7 @@ func checkOutage(t *testing.T, c outageConfig) {
 		t.Fatalf("dropped %d, failed %d", rep.Stats.Dropped, rep.Stats.Failed)
 	}
 	// Latency is reported, not asserted: timings in a test on a shared
-	// machine would make it flaky. The command (go run ./internal/faulttest)
+	// machine would make it flaky. The command (go run ./cmd/faulttest)
 	// enforces the 1.5x p99 ratio on its longer runs.
 	if rep.Before.P99 > 0 {
 		t.Logf("p99 before %s, during the outage %s (x%.2f)", rep.Before.P99, rep.During.P99,
@@ -77,7 +77,7 @@ func TestSQLiteReadOnlyOutage(t *testing.T) {
 
 // Stopping the PostgreSQL server itself fails every other client of the
 // server meanwhile, so it is no test of the normal suite: the command runs
-// it, `go run ./internal/faulttest -pg-stop 30s`.
+// it, `go run ./cmd/faulttest -pg-stop 30s`.
 
 func checkCrash(t *testing.T, sync bool) {
 	t.Helper()

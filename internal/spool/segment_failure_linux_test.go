@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/gin-audit-trail/audit/repository/spool"
+	"github.com/gin-audit-trail/audit/internal/spool"
 	"github.com/stretchr/testify/require"
 )
 

@@ -25,11 +25,11 @@
 //
 // Usage:
 //
-//	go run ./internal/faulttest                  # everything safe to run anywhere (proxy, SQLite read-only, crash)
-//	go run ./internal/faulttest -pg-stop 30s     # also stops the real PostgreSQL server for 30 s
-//	go run ./internal/faulttest -only crash -sync
+//	go run ./cmd/faulttest                  # everything safe to run anywhere (proxy, SQLite read-only, crash)
+//	go run ./cmd/faulttest -pg-stop 30s     # also stops the real PostgreSQL server for 30 s
+//	go run ./cmd/faulttest -only crash -sync
 //
-// The short versions of the same runs are `go test ./internal/faulttest`.
+// The short versions of the same runs are `go test ./cmd/faulttest`.
 // -pg-stop stops the whole server, so it must not run while other tests use
 // it. Exit status 1 when a run finds a missing or duplicated event, or a
 // p99 ratio above -max-p99-ratio.

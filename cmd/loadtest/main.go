@@ -4,9 +4,9 @@
 // INSERT per request (what drf-audit-trail does). Servers listen on
 // 127.0.0.1 only; each variant runs for a bounded time and request count.
 //
-//	go run ./internal/loadtest -duration 10s -conns 32   # throughput
-//	go run ./internal/loadtest -duration 10s -rate 2000  # latency at a fixed load
-//	go run ./internal/loadtest -only postgres -conns 64  # a flood on PostgreSQL
+//	go run ./cmd/loadtest -duration 10s -conns 32   # throughput
+//	go run ./cmd/loadtest -duration 10s -rate 2000  # latency at a fixed load
+//	go run ./cmd/loadtest -only postgres -conns 64  # a flood on PostgreSQL
 //
 // It prints a Markdown table (throughput and latency percentiles, and each
 // variant's throughput as a ratio of bare Gin's), then checks that every

@@ -15,9 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/spool"
 	"github.com/gin-audit-trail/audit/internal/tcpproxy"
 	"github.com/gin-audit-trail/audit/repository"
-	"github.com/gin-audit-trail/audit/repository/spool"
 )
 
 // Environment of the crash child (this binary, re-executed).

@@ -5,9 +5,9 @@
 # own process; after each run it is stopped with SIGTERM, closes its trail
 # and reports how many 2xx answers it gave and how many rows were stored.
 #
-#   internal/loadtest/wrk.sh                       # 5 rounds of 10 s, -t2 -c16
-#   ROUNDS=3 DURATION=5s CONNS=64 VARIANTS="bare postgres" internal/loadtest/wrk.sh
-#   GOMAXPROCS=1 internal/loadtest/wrk.sh          # the server on one core
+#   cmd/loadtest/wrk.sh                       # 5 rounds of 10 s, -t2 -c16
+#   ROUNDS=3 DURATION=5s CONNS=64 VARIANTS="bare postgres" cmd/loadtest/wrk.sh
+#   GOMAXPROCS=1 cmd/loadtest/wrk.sh          # the server on one core
 #
 # PostgreSQL comes from AUDIT_LOAD_POSTGRES (default
 # postgres://postgres@127.0.0.1:5432/postgres); each run gets a scratch
@@ -23,7 +23,7 @@ PG=${AUDIT_LOAD_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=di
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/loadtest" ./internal/loadtest
+go build -o "$work/loadtest" ./cmd/loadtest
 
 run_one() { # variant round
 	local v=$1 r=$2 dsn="" db=""
