@@ -174,7 +174,7 @@ func newSecretsRig(dir string) (*secretsRig, error) {
 			audit.From(c).SetExtra(doc)
 		}
 		if v := c.GetHeader("X-Plant-Process"); v != "" {
-			run := audit.StartProcess(c, process.Definition{Name: "fuzz", Steps: []process.StepDefinition{{Name: "one"}}})
+			run := audit.From(c).StartProcess(process.Definition{Name: "fuzz", Steps: []process.StepDefinition{{Name: "one"}}})
 			run.Describe(v)
 			run.Step(1).Fail("check", v)
 		}

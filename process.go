@@ -6,7 +6,6 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/process"
-	"github.com/gin-gonic/gin"
 )
 
 // StartProcess begins a run of def inside the request: the process is
@@ -32,12 +31,6 @@ func (e *Event) StartProcess(def process.Definition) *process.Run {
 		rp.setUser(e.User()) // the request is over: End writes through the trail
 	}
 	return rp.run
-}
-
-// StartProcess begins a run of def on the audit handle of c: shorthand for
-// From(c).StartProcess(def).
-func StartProcess(c *gin.Context, def process.Definition) *process.Run {
-	return From(c).StartProcess(def)
 }
 
 // StartProcess begins a run of def outside any request, for a background

@@ -123,7 +123,7 @@ func newLeakRig(t *testing.T, dsn string) *leakRig {
 	r.POST("/api/deep/", func(c *gin.Context) {
 		secret := c.GetHeader("X-Plant") // headers are not stored
 		audit.From(c).SetExtra(deepJSON(300, secret))
-		run := audit.StartProcess(c, process.Definition{Name: "deep", Steps: []process.StepDefinition{{Name: "one"}}})
+		run := audit.From(c).StartProcess(process.Definition{Name: "deep", Steps: []process.StepDefinition{{Name: "one"}}})
 		run.SetExtra(deepJSON(300, secret))
 		run.Step(1).Describe(process.JSON(deepJSON(300, secret)))
 		run.Step(1).Succeed("done", process.Description(process.JSON(deepJSON(300, secret))))
