@@ -127,7 +127,7 @@ func TestPanicHalfWayStoresWhatWasRegistered(t *testing.T) {
 		var pid entities.ID
 		env := newProcEnv(t, dsn, func(r *gin.Engine) {
 			r.POST("/api/product/", func(c *gin.Context) {
-				run := audit.StartProcess(c, procCreateProduct)
+				run := audit.From(c).StartProcess(procCreateProduct)
 				pid = run.ID()
 				run.Step(1).Succeed("Codigo do produto validados com sucesso")
 				run.Step(1).Succeed("Dados de criação validados com sucesso")
