@@ -67,14 +67,6 @@ func (e *Event) ID() entities.ID {
 	return e.id
 }
 
-// Trail is the trail recording this event (nil for a nil Event).
-func (e *Event) Trail() *Trail {
-	if e == nil {
-		return nil
-	}
-	return e.trail
-}
-
 // SetExtra stores v, marshalled as JSON with secrets masked, as the
 // request event's extra_informations, replacing what SetExtra and
 // MergeExtra set before. A json.RawMessage or []byte holding a JSON
@@ -131,11 +123,11 @@ func (e *Event) User() string {
 	return e.userID
 }
 
-// Contribute registers f to add rows (login events, processes) to the
+// addAtEnd registers f to add rows (login events, processes) to the
 // request's batch when the request ends, after its outcome is known. It
 // reports false, and f is not called, if the request already ended: the
 // caller should then write its rows itself through Trail.Record.
-func (e *Event) Contribute(f func(b *entities.Batch)) bool {
+func (e *Event) addAtEnd(f func(b *entities.Batch)) bool {
 	if e == nil {
 		return false
 	}

@@ -152,11 +152,7 @@ func TestLoginsAreInferredForAuthURLsNoHookDescribed(t *testing.T) {
 				c.Status(http.StatusForbidden) // the configured failure status
 			})
 			r.POST("/api/token/own/", func(c *gin.Context) {
-				ev := audit.From(c)
-				id := ev.ID()
-				ev.Contribute(func(b *entities.Batch) {
-					b.Logins = append(b.Logins, entities.LoginEvent{ID: entities.NewID(), Datetime: b.Requests[0].Datetime, Status: entities.LoginSignIn, RequestID: &id, UserID: "own"})
-				})
+				audit.From(c).SignedIn("own", "")
 				c.Status(http.StatusOK)
 			})
 		})

@@ -27,7 +27,7 @@ func (e *Event) StartProcess(def process.Definition) *process.Run {
 	rid := e.id
 	rp := &requestProcess{ev: e}
 	rp.run = process.Start(def, process.Config{RequestID: &rid, Sink: rp})
-	if !e.Contribute(rp.atRequestEnd) {
+	if !e.addAtEnd(rp.atRequestEnd) {
 		rp.setUser(e.User()) // the request is over: End writes through the trail
 	}
 	return rp.run
@@ -82,7 +82,7 @@ func (p *requestProcess) atRequestEnd(b *entities.Batch) {
 // Record is the run's Sink, used by Run.End: while the request runs, the
 // rows join its batch; after it ended, they go through the trail.
 func (p *requestProcess) Record(ctx context.Context, rows *entities.Batch) error {
-	joined := p.ev.Contribute(func(b *entities.Batch) {
+	joined := p.ev.addAtEnd(func(b *entities.Batch) {
 		stampUser(rows, requestUser(b))
 		b.Append(rows)
 	})
