@@ -113,7 +113,7 @@ func (p *policy) storedBody(b capturedBody, e *redact.Echoes) string {
 		return p.redactor.Text(head, e) + b.truncationNote()
 	}
 	switch {
-	case isJSON(b.contentType) || looksLikeJSON(b.head):
+	case isJSON(b.contentType) || redact.LooksLikeJSON(b.head):
 		out, err := p.redactor.JSON(b.head, e)
 		if err == nil {
 			return string(out)
@@ -170,18 +170,6 @@ func (p *policy) responseBody(tap *responseTap, header http.Header, encodingAtSt
 		}
 	}
 	return p.storedBody(b, e)
-}
-func looksLikeJSON(b []byte) bool {
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '{', '[':
-			return true
-		}
-		return false
-	}
-	return false
 }
 
 // containsSecretName reports whether text mentions any secret key, for text

@@ -134,7 +134,7 @@ func (t *Trail) cleanJSONColumn(v *string, e *redact.Echoes, what string) {
 func (t *Trail) cleanDescription(v *string, e *redact.Echoes) {
 	r := t.policy.redactor
 	s := *v
-	if !isJSONText(s) {
+	if !redact.LooksLikeJSON(s) {
 		*v = r.Text(s, e)
 		return
 	}
@@ -149,21 +149,6 @@ func (t *Trail) cleanDescription(v *string, e *redact.Echoes) {
 	default:
 		*v = r.Text(s, e)
 	}
-}
-
-// isJSONText reports whether s starts, after white space, like a JSON
-// object or array.
-func isJSONText(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '{', '[':
-			return true
-		}
-		return false
-	}
-	return false
 }
 
 func noteReason(err error) string {

@@ -17,7 +17,7 @@ func (r *Redactor) Text(s string, e *Echoes) string {
 	if s == "" {
 		return s
 	}
-	if looksLikeJSON(s) && r.mayHold(s) {
+	if LooksLikeJSON(s) && r.mayHold(s) {
 		out, err := r.JSON([]byte(s), e)
 		switch err {
 		case nil:
@@ -47,7 +47,9 @@ func (r *Redactor) Text(s string, e *Echoes) string {
 	return b.String()
 }
 
-func looksLikeJSON(s string) bool {
+// LooksLikeJSON reports whether s starts, after white space, like a JSON
+// object or array.
+func LooksLikeJSON[T ~string | ~[]byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case ' ', '\t', '\r', '\n':
