@@ -17,7 +17,6 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -44,7 +43,8 @@ func Open(dsn string) (*gorm.DB, error) {
 		if err := createPrivate(target.Path); err != nil {
 			return nil, fmt.Errorf("audit: create audit database: %w", err)
 		}
-		dialector = sqlite.Open(SQLiteDSN(dsn))
+		dialector = sqliteDialector(SQLiteDSN(dsn))
+		cfg.Plugins = map[string]gorm.Plugin{sqliteStatementsName: &sqliteStatements{}}
 	}
 	db, err := gorm.Open(dialector, cfg)
 	if err != nil {

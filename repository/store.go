@@ -77,7 +77,7 @@ func (s GormStore) insertRequests(ctx context.Context, tx *gorm.DB, rows []entit
 	if tx.Dialector.Name() != "sqlite" {
 		return insert(tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}), rows)
 	}
-	return insertRequestsSQLite(ctx, tx.Statement.ConnPool, rows)
+	return insertRequestsSQLite(ctx, tx.Statement.ConnPool, statementsOf(s.DB), rows)
 }
 
 // Parallelism is how many transactions the database takes at once with

