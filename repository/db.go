@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/stmtcache"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -37,7 +38,7 @@ func Open(dsn string) (*gorm.DB, error) {
 			return nil, fmt.Errorf("audit: create audit database: %w", err)
 		}
 		dialector = sqliteDialector(SQLiteDSN(dsn))
-		cfg.Plugins = map[string]gorm.Plugin{sqliteStatementsName: &sqliteStatements{}}
+		cfg.Plugins = map[string]gorm.Plugin{stmtcache.Name: &stmtcache.Cache{}} // the writer's prepared INSERTs
 	}
 	db, err := gorm.Open(dialector, cfg)
 	if err != nil {

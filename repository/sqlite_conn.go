@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"sync"
 
 	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/sqlite"
@@ -41,55 +40,3 @@ type sqliteConnector struct {
 
 func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
 func (c sqliteConnector) Driver() driver.Driver                        { return c.drv }
-
-// sqliteStatements keeps the prepared request-event INSERTs of one SQLite
-// audit database for as long as its *gorm.DB lives, so that a statement is
-// parsed once per connection instead of once per transaction. It is a GORM
-// plugin: Open registers it on the handles it returns, and the store finds
-// it there (a handle opened elsewhere prepares its statements per
-// transaction). database/sql prepares a statement again on a connection
-// that replaced a broken one.
-type sqliteStatements struct {
-	db    *sql.DB
-	mu    sync.Mutex
-	stmts map[int]*sql.Stmt
-}
-
-const sqliteStatementsName = "audit:sqlite-statements"
-
-// Name implements gorm.Plugin.
-func (*sqliteStatements) Name() string { return sqliteStatementsName }
-
-// Initialize implements gorm.Plugin.
-func (s *sqliteStatements) Initialize(db *gorm.DB) error {
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
-	}
-	s.db, s.stmts = sqlDB, map[int]*sql.Stmt{}
-	return nil
-}
-
-// statementsOf is the statement cache registered on db, nil if none.
-func statementsOf(db *gorm.DB) *sqliteStatements {
-	if db.Config == nil || db.Plugins == nil {
-		return nil
-	}
-	s, _ := db.Plugins[sqliteStatementsName].(*sqliteStatements)
-	return s
-}
-
-// insert returns the prepared INSERT of rows request events.
-func (s *sqliteStatements) insert(ctx context.Context, rows int) (*sql.Stmt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.stmts[rows]; ok {
-		return st, nil
-	}
-	st, err := s.db.PrepareContext(ctx, requestInsertSQL(rows))
-	if err != nil {
-		return nil, err
-	}
-	s.stmts[rows] = st
-	return st, nil
-}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/stmtcache"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -77,7 +78,7 @@ func (s GormStore) insertRequests(ctx context.Context, tx *gorm.DB, rows []entit
 	if tx.Dialector.Name() != "sqlite" {
 		return insert(tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}), rows)
 	}
-	return insertRequestsSQLite(ctx, tx.Statement.ConnPool, statementsOf(s.DB), rows)
+	return insertRequestsSQLite(ctx, tx.Statement.ConnPool, stmtcache.Of(s.DB), rows)
 }
 
 // Parallelism is how many transactions the database takes at once with

@@ -7,11 +7,13 @@ import (
 	"strings"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/stmtcache"
 	"gorm.io/gorm"
 )
 
 // SQLite write path for request events: multi-row INSERT statements,
-// prepared once per connection (sqliteStatements) and executed for every
+// prepared once per connection (the stmtcache that repository.Open
+// registers on the handle) and executed for every
 // chunk of rows. SQLite parses a statement each time it is prepared, so
 // GORM's CreateInBatches (a new statement text per chunk) spends most of
 // its time parsing; a prepared 64-row statement binds values directly.
@@ -36,6 +38,15 @@ const requestWidth = 18
 // first: 64 rows bind 1,152 values, far below SQLite's limit of 32,766.
 var sqliteChunks = []int{64, 8, 1}
 
+// sqliteInserts are the statement texts of sqliteChunks, built once.
+var sqliteInserts = func() map[int]string {
+	m := map[int]string{}
+	for _, n := range sqliteChunks {
+		m[n] = requestInsertSQL(n)
+	}
+	return m
+}()
+
 // requestInsertSQL is the INSERT of rows request events, idempotent.
 func requestInsertSQL(rows int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", requestWidth), ", ") + ")"
@@ -53,7 +64,7 @@ func requestArgs(v []any, r *entities.RequestEvent) {
 // insertRequestsSQLite inserts rows inside the transaction of pool, with
 // the statements of cache when pool is a *sql.Tx and cache is not nil,
 // else with statements prepared for this transaction.
-func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, cache *sqliteStatements, rows []entities.RequestEvent) error {
+func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, cache *stmtcache.Cache, rows []entities.RequestEvent) error {
 	tx, _ := pool.(*sql.Tx)
 	args := make([]any, requestWidth*min(len(rows), sqliteChunks[0]))
 	for _, size := range sqliteChunks {
@@ -63,11 +74,11 @@ func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, cache *sqlite
 		var stmt *sql.Stmt
 		var err error
 		if cache != nil && tx != nil {
-			if stmt, err = cache.insert(ctx, size); err == nil {
+			if stmt, err = cache.Prepare(ctx, sqliteInserts[size]); err == nil {
 				stmt = tx.StmtContext(ctx, stmt) // closed with the transaction; the prepared statement stays
 			}
 		} else {
-			if stmt, err = pool.PrepareContext(ctx, requestInsertSQL(size)); err == nil {
+			if stmt, err = pool.PrepareContext(ctx, sqliteInserts[size]); err == nil {
 				defer stmt.Close()
 			}
 		}
