@@ -54,11 +54,18 @@ func requestInsertSQL(rows int) string {
 		strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
 }
 
-// requestArgs puts r's values in v (requestWidth values).
+// requestArgs puts r's values in v (requestWidth values), already in the
+// types the driver binds (string, int64, float64, time.Time, nil), so that
+// database/sql passes them through without calling Value methods or
+// converting through reflection.
 func requestArgs(v []any, r *entities.RequestEvent) {
-	v[0], v[1], v[2], v[3], v[4], v[5] = r.ID, r.Datetime, r.UserID, r.IPAddress, r.Method, r.URL
-	v[6], v[7], v[8], v[9], v[10], v[11] = r.Route, r.QueryParams, r.RequestType, r.RequestBody, r.ResponseBody, r.StatusCode
-	v[12], v[13], v[14], v[15], v[16], v[17] = r.ResponseTimeMS, r.ResponseSize, r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, r.ExtraInformations
+	var extra any // NULL, as JSONText.Value says for ""
+	if r.ExtraInformations != "" {
+		extra = string(r.ExtraInformations)
+	}
+	v[0], v[1], v[2], v[3], v[4], v[5] = r.ID.String(), r.Datetime, r.UserID, r.IPAddress, r.Method, r.URL
+	v[6], v[7], v[8], v[9], v[10], v[11] = r.Route, r.QueryParams, r.RequestType, r.RequestBody, r.ResponseBody, int64(r.StatusCode)
+	v[12], v[13], v[14], v[15], v[16], v[17] = r.ResponseTimeMS, r.ResponseSize, r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, extra
 }
 
 // insertRequestsSQLite inserts rows inside the transaction of pool, with
