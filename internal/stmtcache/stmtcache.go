@@ -49,7 +49,19 @@ func Of(db *gorm.DB) *Cache {
 	return c
 }
 
+// Get returns the statement of query if Prepare prepared it.
+func (c *Cache) Get(query string) (*sql.Stmt, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.stmts[query]
+	return st, ok
+}
+
 // Prepare returns the statement of query, prepared on the first call.
+// Preparing takes a connection from the pool: call it outside a
+// transaction (a pool limited to one connection, common with SQLite,
+// would wait for the transaction's own connection), then use the
+// statement in the transaction with Tx.StmtContext.
 func (c *Cache) Prepare(ctx context.Context, query string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

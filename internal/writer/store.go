@@ -40,6 +40,9 @@ func (s GormStore) WriteBatch(ctx context.Context, b *entities.Batch) error {
 			}
 		}
 	}
+	if len(b.Requests) > 0 && s.DB.Dialector.Name() == "sqlite" {
+		prepareSQLiteInserts(ctx, stmtcache.Of(s.DB))
+	}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.insertRequests(ctx, tx, b.Requests); err != nil {
 			return fmt.Errorf("insert request events: %w", err)

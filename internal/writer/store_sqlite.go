@@ -68,9 +68,23 @@ func requestArgs(v []any, r *entities.RequestEvent) {
 	v[12], v[13], v[14], v[15], v[16], v[17] = r.ResponseTimeMS, r.ResponseSize, r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, extra
 }
 
+// prepareSQLiteInserts prepares the statements of sqliteChunks in cache
+// (nil: none), once, before the transaction that uses them begins.
+func prepareSQLiteInserts(ctx context.Context, cache *stmtcache.Cache) {
+	if cache == nil {
+		return
+	}
+	for _, q := range sqliteInserts {
+		if _, ok := cache.Get(q); !ok {
+			_, _ = cache.Prepare(ctx, q) // on failure the transaction prepares its own
+		}
+	}
+}
+
 // insertRequestsSQLite inserts rows inside the transaction of pool, with
-// the statements of cache when pool is a *sql.Tx and cache is not nil,
-// else with statements prepared for this transaction.
+// the statements of cache when pool is a *sql.Tx and cache has them
+// (prepareSQLiteInserts), else with statements prepared for this
+// transaction.
 func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, cache *stmtcache.Cache, rows []entities.RequestEvent) error {
 	tx, _ := pool.(*sql.Tx)
 	args := make([]any, requestWidth*min(len(rows), sqliteChunks[0]))
@@ -80,10 +94,8 @@ func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, cache *stmtca
 		}
 		var stmt *sql.Stmt
 		var err error
-		if cache != nil && tx != nil {
-			if stmt, err = cache.Prepare(ctx, sqliteInserts[size]); err == nil {
-				stmt = tx.StmtContext(ctx, stmt) // closed with the transaction; the prepared statement stays
-			}
+		if cached, ok := cacheGet(cache, sqliteInserts[size]); ok && tx != nil {
+			stmt = tx.StmtContext(ctx, cached) // closed with the transaction; the prepared statement stays
 		} else {
 			if stmt, err = pool.PrepareContext(ctx, sqliteInserts[size]); err == nil {
 				defer stmt.Close()
@@ -104,4 +116,11 @@ func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, cache *stmtca
 		}
 	}
 	return nil
+}
+
+func cacheGet(c *stmtcache.Cache, query string) (*sql.Stmt, bool) {
+	if c == nil {
+		return nil, false
+	}
+	return c.Get(query)
 }
