@@ -38,5 +38,8 @@ type sqliteConnector struct {
 	drv *sqlite3.SQLiteDriver
 }
 
+// Connect implements driver.Connector.
 func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
-func (c sqliteConnector) Driver() driver.Driver                        { return c.drv }
+
+// Driver implements driver.Connector.
+func (c sqliteConnector) Driver() driver.Driver { return c.drv }

@@ -49,8 +49,12 @@ func Of(db *gorm.DB) *Cache {
 	return c
 }
 
-// Get returns the statement of query if Prepare prepared it.
+// Get returns the statement of query if Prepare prepared it. A nil Cache
+// has none.
 func (c *Cache) Get(query string) (*sql.Stmt, bool) {
+	if c == nil {
+		return nil, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, ok := c.stmts[query]

@@ -47,6 +47,8 @@ func TestCacheReusesStatementsAcrossConnections(t *testing.T) {
 // then prepares its statements per transaction.
 func TestOfWithoutPlugin(t *testing.T) {
 	require.Nil(t, stmtcache.Of(nil))
+	_, ok := (*stmtcache.Cache)(nil).Get("SELECT 1")
+	require.False(t, ok)
 	require.Nil(t, stmtcache.Of(&gorm.DB{Config: &gorm.Config{}}))
 	db, err := repository.Open(testdb.Postgres(t))
 	require.NoError(t, err)

@@ -94,12 +94,10 @@ func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, cache *stmtca
 		}
 		var stmt *sql.Stmt
 		var err error
-		if cached, ok := cacheGet(cache, sqliteInserts[size]); ok && tx != nil {
+		if cached, ok := cache.Get(sqliteInserts[size]); ok && tx != nil {
 			stmt = tx.StmtContext(ctx, cached) // closed with the transaction; the prepared statement stays
-		} else {
-			if stmt, err = pool.PrepareContext(ctx, sqliteInserts[size]); err == nil {
-				defer stmt.Close()
-			}
+		} else if stmt, err = pool.PrepareContext(ctx, sqliteInserts[size]); err == nil {
+			defer stmt.Close()
 		}
 		if err != nil {
 			return fmt.Errorf("prepare %d-row insert: %w", size, err)
@@ -116,11 +114,4 @@ func insertRequestsSQLite(ctx context.Context, pool gorm.ConnPool, cache *stmtca
 		}
 	}
 	return nil
-}
-
-func cacheGet(c *stmtcache.Cache, query string) (*sql.Stmt, bool) {
-	if c == nil {
-		return nil, false
-	}
-	return c.Get(query)
 }
