@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/integrity"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -180,5 +181,8 @@ func migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(entities.All()...); err != nil {
 		return fmt.Errorf("audit: migrate audit tables: %w", err)
 	}
-	return migrateIndexes(db) // indexes.go
+	if err := migrateIndexes(db); err != nil { // indexes.go
+		return err
+	}
+	return integrity.Migrate(db) // the digest and verification tables
 }

@@ -20,9 +20,9 @@ import (
 // requestArgs.
 const requestColumns = `id, datetime, user_id, ip_address, method, url, route, query_params, request_type,
  request_body, response_body, status_code, response_time_ms, response_size, error_type, error_message,
- error_stacktrace, extra_informations`
+ error_stacktrace, extra_informations, digest_id`
 
-const requestWidth = 18
+const requestWidth = 19
 
 // sqliteChunks are the row counts of the prepared statements, largest
 // first: 64 rows bind 1,152 values, far below SQLite's limit of 32,766.
@@ -40,6 +40,7 @@ func requestArgs(v []any, r *entities.RequestEvent) {
 	v[0], v[1], v[2], v[3], v[4], v[5] = r.ID, r.Datetime, r.UserID, r.IPAddress, r.Method, r.URL
 	v[6], v[7], v[8], v[9], v[10], v[11] = r.Route, r.QueryParams, r.RequestType, r.RequestBody, r.ResponseBody, r.StatusCode
 	v[12], v[13], v[14], v[15], v[16], v[17] = r.ResponseTimeMS, r.ResponseSize, r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, r.ExtraInformations
+	v[18] = r.DigestID
 }
 
 // insertRequestsSQLite inserts rows inside the transaction of pool.
