@@ -180,7 +180,7 @@ func TestExportCSVToAFile(t *testing.T) {
 		recs, err := csv.NewReader(bufio.NewReader(f)).ReadAll()
 		require.NoError(t, err)
 		require.Len(t, recs, 1+4)
-		require.Equal(t, []string{"id", "datetime", "status", "request_id", "user_id", "username", "extra_informations"}, recs[0])
+		require.Equal(t, []string{"id", "datetime", "status", "request_id", "user_id", "username", "extra_informations", "digest_id"}, recs[0])
 		for i, r := range recs[1:] {
 			require.Equal(t, in.Logins[i].ID.String(), r[0])
 			require.Equal(t, in.Logins[i].Datetime.Format(time.RFC3339Nano), r[1])
