@@ -190,7 +190,7 @@ func TestExportCSVToAFile(t *testing.T) {
 
 		// An empty range still gives the header row.
 		out = mustRun(t, "--dsn", dsn, "export", "--format", "csv", "--from", "2030-01-01")
-		require.Equal(t, "id,datetime,user_id,ip_address,method,url,route,query_params,request_type,request_body,response_body,status_code,response_time_ms,response_size,error_type,error_message,error_stacktrace,extra_informations\n", out)
+		require.Equal(t, "id,datetime,user_id,ip_address,method,url,route,query_params,request_type,request_body,response_body,status_code,response_time_ms,response_size,error_type,error_message,error_stacktrace,extra_informations,digest_id\n", out)
 		_, _, err = runAudit(t, "--dsn", dsn, "export", "--format", "xml")
 		require.ErrorContains(t, err, "unknown format")
 	})
