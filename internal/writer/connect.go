@@ -1,9 +1,10 @@
-package repository
+package writer
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gin-audit-trail/audit/repository"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -45,34 +46,15 @@ type ConnectConfig struct {
 
 func (c ConnectConfig) withDefaults() ConnectConfig {
 	if c.AttemptTimeout <= 0 {
-		c.AttemptTimeout = DefaultConnectTimeout
+		c.AttemptTimeout = repository.DefaultConnectTimeout
 	}
 	if c.BackoffMax <= 0 {
-		c.BackoffMax = DefaultRetryBackoffMax
+		c.BackoffMax = repository.DefaultRetryBackoffMax
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c
-}
-
-// DatabaseState is what a ConnectingStore knows of its database, for health
-// checks.
-type DatabaseState struct {
-	// Connected is true once the database was reached and migrated; it
-	// stays true (a later outage shows in the writes).
-	Connected bool `json:"connected"`
-	// ConnectError is the error of the last failed attempt while not
-	// connected.
-	ConnectError string `json:"connect_error,omitempty"`
-	// WriteFailing is true when the latest write failed: the database may
-	// answer reads (a ping) and still refuse writes (a full disk, a
-	// read-only SQLite file).
-	WriteFailing bool `json:"write_failing"`
-	// LastWriteError is the error of the latest write when it failed.
-	LastWriteError string `json:"last_write_error,omitempty"`
-	// LastWriteAt is when the latest write ended, zero before the first.
-	LastWriteAt time.Time `json:"last_write_at,omitzero"`
 }
 
 // ConnectingStore is the Store layer that makes the audit database optional
@@ -152,9 +134,9 @@ func (s *ConnectingStore) attempt(ctx context.Context) error {
 	}
 	s.answeredOnce.Do(func() { close(s.answered) })
 	if s.cfg.Migrate {
-		return Migrate(s.db.WithContext(ctx))
+		return repository.Migrate(s.db.WithContext(ctx))
 	}
-	return CheckMigrated(s.db.WithContext(ctx))
+	return repository.CheckMigrated(s.db.WithContext(ctx))
 }
 
 // Err is the error of the latest attempt to connect, nil once connected
@@ -207,7 +189,7 @@ func (s *ConnectingStore) loop(first chan<- struct{}) {
 		}
 		if err == nil {
 			if attempts > 1 {
-				s.cfg.Logger.Info("audit: audit database connected", "target", TargetOf(s.db).String(), "attempts", attempts)
+				s.cfg.Logger.Info("audit: audit database connected", "target", repository.TargetOf(s.db).String(), "attempts", attempts)
 			}
 			return
 		}
@@ -217,7 +199,7 @@ func (s *ConnectingStore) loop(first chan<- struct{}) {
 		if now := time.Now(); now.Sub(lastLog) >= connectLogInterval {
 			lastLog = now
 			s.cfg.Logger.Warn("audit: audit database not reachable, events go to the spool; retrying in the background",
-				"target", TargetOf(s.db).String(), "attempts", attempts, "error", err)
+				"target", repository.TargetOf(s.db).String(), "attempts", attempts, "error", err)
 		}
 		select {
 		case <-time.After(backoff):
@@ -247,8 +229,8 @@ func (s *ConnectingStore) WriteBatch(ctx context.Context, b *entities.Batch) err
 }
 
 // State reports the connection and the outcome of the latest write.
-func (s *ConnectingStore) State() DatabaseState {
-	st := DatabaseState{Connected: s.connected.Load()}
+func (s *ConnectingStore) State() repository.DatabaseState {
+	st := repository.DatabaseState{Connected: s.connected.Load()}
 	if p := s.connectErr.Load(); p != nil && !st.Connected {
 		st.ConnectError = *p
 	}
