@@ -12,7 +12,7 @@ import (
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-audit-trail/audit/internal/testdb"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 )
@@ -46,7 +46,7 @@ func batchOf(n int) *entities.Batch {
 func sealedTrail(t *testing.T, dsn string, key ed25519.PrivateKey, batches, rows int) (*gorm.DB, []*entities.Batch) {
 	t.Helper()
 	db := testdb.Open(t, dsn)
-	store := repository.GormStore{DB: db, Integrity: integrity.NewSealer(key)}
+	store := writer.GormStore{DB: db, Integrity: integrity.NewSealer(key)}
 	var out []*entities.Batch
 	for range batches {
 		b := batchOf(rows)
@@ -204,7 +204,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 func TestRetriedBatchHasOneDigest(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
-		store := repository.GormStore{DB: db, Integrity: integrity.NewSealer(nil)}
+		store := writer.GormStore{DB: db, Integrity: integrity.NewSealer(nil)}
 		b := batchOf(3)
 		require.NoError(t, store.WriteBatch(context.Background(), b))
 		// The same batch again, as a retry after a lost commit reply: no

@@ -1,4 +1,4 @@
-package repository
+package writer
 
 import (
 	"context"
@@ -51,7 +51,7 @@ func tableOf(name string) integrity.Table {
 			return t
 		}
 	}
-	panic("repository: not an audit table: " + name)
+	panic("writer: not an audit table: " + name)
 }
 
 // insertReturning runs insert (an INSERT ... ON CONFLICT DO NOTHING) and
