@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/integrity"
+	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
+	"github.com/stretchr/testify/require"
+)
+
+func TestVerifyCommand(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		dir := t.TempDir()
+		keyFile := filepath.Join(dir, "signing.pem")
+		mustRun(t, "keygen", "--out", keyFile)
+		st, err := os.Stat(keyFile)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "the private key is readable by its owner only")
+		key, err := integrity.LoadPrivateKey(nil, keyFile)
+		require.NoError(t, err)
+
+		db := testdb.Open(t, dsn)
+		store := writer.GormStore{DB: db, Integrity: integrity.NewSealer(key)}
+		var rows []entities.RequestEvent
+		for range 3 {
+			b := &entities.Batch{}
+			for range 4 {
+				b.Requests = append(b.Requests, entities.RequestEvent{ID: entities.NewID(), Datetime: time.Now().UTC(), Method: "GET", URL: "/api/x/", StatusCode: 200})
+			}
+			require.NoError(t, store.WriteBatch(context.Background(), b))
+			rows = append(rows, b.Requests...)
+		}
+
+		out := mustRun(t, "--dsn", dsn, "verify", "--public-key", keyFile+".pub")
+		require.Contains(t, out, "ok: 12 rows in 3 digests (1 chains)")
+		// A range with no batch verifies nothing, and holds.
+		out = mustRun(t, "--dsn", dsn, "verify", "--from", "2099-01-01")
+		require.Contains(t, out, "ok: 0 rows in 0 digests")
+
+		// One changed column: exit status 1, the row named.
+		require.NoError(t, db.Exec("UPDATE audit_request_events SET url = '/api/other/' WHERE id = ?", rows[5].ID).Error)
+		out, _, err = runAudit(t, "--dsn", dsn, "verify", "--public-key", keyFile+".pub")
+		require.ErrorIs(t, err, errVerifyFailed)
+		require.Contains(t, out, "row changed audit_request_events row "+rows[5].ID.String())
+		require.Contains(t, out, "FAILED: 1 row changed")
+
+		// Every run is recorded; the last one failed.
+		v, err := integrity.LastVerification(context.Background(), db)
+		require.NoError(t, err)
+		require.NotNil(t, v)
+		require.False(t, v.OK)
+		require.EqualValues(t, 1, v.Problems)
+		require.Equal(t, integrity.KeyID(key.Public().(ed25519.PublicKey)), v.KeyID)
+		require.True(t, strings.HasPrefix(v.Summary, "FAILED"))
+	})
+}
