@@ -19,8 +19,8 @@ import (
 
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/example/demo"
-	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/internal/integrity"
+	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"gorm.io/driver/postgres"
