@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
-	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/internal/integrity"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
