@@ -3,10 +3,14 @@ package admin_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -55,4 +59,29 @@ func TestHealthAndViewerShowTheLastVerification(t *testing.T) {
 		assert.Empty(t, got.Warnings)
 		assert.Contains(t, get(t, h, "/admin/audit/logins").Body.String(), "Integrity verified")
 	})
+}
+
+// A PDF report of sealed rows ends by naming the digests that cover them.
+func TestReportsNameTheDigestsThatSealTheirRows(t *testing.T) {
+	db := testdb.Open(t, testdb.SQLite(t))
+	h := server(t, db)
+	store := writer.GormStore{DB: db, Integrity: integrity.NewSealer(nil)}
+	b := &entities.Batch{}
+	for i := range 3 {
+		b.Requests = append(b.Requests, entities.RequestEvent{ID: entities.NewID(), Datetime: time.Now().UTC().Add(-time.Duration(i) * time.Minute),
+			Method: "GET", URL: "/api/sealed/", StatusCode: 200})
+	}
+	require.NoError(t, store.WriteBatch(context.Background(), b))
+	w := get(t, h, "/admin/audit/reports/requests.pdf")
+	require.Equal(t, http.StatusOK, w.Code)
+	text := strings.Join(strings.Fields(pdfText(t, w.Body)), " ")
+	assert.Contains(t, text, "Integrity: 3 rows sealed by digest "+b.Requests[0].DigestID.String())
+
+	// A trail without integrity prints no such line.
+	plain := testdb.Open(t, testdb.SQLite(t))
+	require.NoError(t, writer.GormStore{DB: plain}.WriteBatch(context.Background(), &entities.Batch{Requests: []entities.RequestEvent{
+		{ID: entities.NewID(), Datetime: time.Now().UTC(), Method: "GET", URL: "/api/plain/", StatusCode: 200}}}))
+	w = get(t, server(t, plain), "/admin/audit/reports/requests.pdf")
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.NotContains(t, pdfText(t, w.Body), "Integrity:")
 }
