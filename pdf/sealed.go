@@ -12,7 +12,7 @@ import (
 // naming the range of digests that cover it: `audit verify --from --to`
 // over that range proves the rows untouched.
 type sealedRange struct {
-	first, last       entities.ID
+	first, last      entities.ID
 	sealed, unsealed int
 }
 
