@@ -114,7 +114,7 @@ func Open(opts Options) (*Trail, error) {
 		return nil, fmt.Errorf("audit: open spool: %w", err)
 	}
 	if opts.Retention.Enabled() {
-		t.retain = repository.StartRetainer(t.db, opts.Retention, t.conn.Ready(), t.log)
+		t.retain = repository.StartRetainer(t.db, opts.Retention.Sealed(sealer), t.conn.Ready(), t.log)
 	}
 	t.closeWhenDone(opts.Context, opts.Closed) // drain.go
 	return t, nil

@@ -24,19 +24,20 @@ const (
 // Digest is one row of the digest table, audit_digests: the seal of one
 // batch (or one purge), chained to the previous digest of its chain.
 type Digest struct {
-	ID        entities.ID // UUIDv7; every row of the batch has it in digest_id
-	ChainID   entities.ID // random, one per committer and process start
-	Seq       int64       // 1, 2, 3 ... within the chain
-	Kind      string      // KindBatch or KindCheckpoint
-	CreatedAt time.Time   // UTC, microseconds
-	RowCount  int64       // rows in the manifest
-	RowsHash  []byte      // SHA-256 of the manifest (ManifestHash)
-	PrevHash  []byte      // Hash of the previous digest of the chain; 32 zero bytes for Seq 1
-	Note      string      // a checkpoint's description (JSON); "" for a batch
-	Hash      []byte      // SHA-256 of the fields above (HashDigest)
-	KeyID     string      // the signing key's id (KeyID), "" when unsigned
-	Signature []byte      // Ed25519 signature of Hash, nil when unsigned
-	Manifest  []byte      // the batch's rows: table, id and hash of each (see Manifest)
+	ID        entities.ID  // UUIDv7; every row of the batch has it in digest_id
+	ChainID   entities.ID  // random, one per committer and process start
+	Seq       int64        // 1, 2, 3 ... within the chain
+	Kind      string       // KindBatch or KindCheckpoint
+	CreatedAt time.Time    // UTC, microseconds
+	RowCount  int64        // rows in the manifest
+	RowsHash  []byte       // SHA-256 of the manifest (ManifestHash)
+	PrevHash  []byte       // Hash of the previous digest of the chain; 32 zero bytes for Seq 1
+	Note      string       // a checkpoint's description (JSON); "" for a batch
+	Hash      []byte       // SHA-256 of the fields above (HashDigest)
+	KeyID     string       // the signing key's id (KeyID), "" when unsigned
+	Signature []byte       // Ed25519 signature of Hash, nil when unsigned
+	Manifest  []byte       // the batch's rows: table, id and hash of each (see Manifest)
+	Amends    *entities.ID // a purge's checkpoint: the batch digest whose remaining rows Manifest lists (also in Note)
 }
 
 // zeroHash is PrevHash of a chain's first digest.

@@ -34,7 +34,11 @@ type Verification struct {
 // Summary is the problems of r counted by kind, on one line.
 func (r *Result) Summary() string {
 	if r.OK() {
-		return fmt.Sprintf("ok: %d rows in %d digests (%d chains)", r.Rows, r.Digests, r.Chains)
+		s := fmt.Sprintf("ok: %d rows in %d digests (%d chains)", r.Rows, r.Digests, r.Chains)
+		if r.Purged > 0 {
+			s += fmt.Sprintf("; %d sealed rows removed by recorded purges", r.Purged)
+		}
+		return s
 	}
 	var kinds []string
 	for k := range r.ByKind {

@@ -37,9 +37,11 @@ func Migrate(db *gorm.DB) error {
 			hash {blob} NOT NULL,
 			key_id varchar(32) NOT NULL DEFAULT '',
 			signature {blob},
-			manifest {blob})`,
+			manifest {blob},
+			amends {uuid})`,
 		`CREATE UNIQUE INDEX IF NOT EXISTS idx_audit_digests_chain_seq ON audit_digests (chain_id, seq)`,
 		`CREATE INDEX IF NOT EXISTS idx_audit_digests_created_at ON audit_digests (created_at)`,
+		`CREATE INDEX IF NOT EXISTS idx_audit_digests_amends ON audit_digests (amends)`,
 		`CREATE TABLE IF NOT EXISTS audit_verifications (
 			id {uuid} PRIMARY KEY,
 			started_at {ts} NOT NULL,
@@ -66,12 +68,12 @@ func Migrate(db *gorm.DB) error {
 
 // digestColumns are the columns InsertDigest writes, in the order of
 // digestArgs.
-const digestColumns = "id, chain_id, seq, kind, created_at, row_count, rows_hash, prev_hash, note, hash, key_id, signature, manifest"
+const digestColumns = "id, chain_id, seq, kind, created_at, row_count, rows_hash, prev_hash, note, hash, key_id, signature, manifest, amends"
 
 // InsertDigestSQL is the INSERT of one digest with placeholders ? (GORM,
 // database/sql) or, with dollar, $1 ... (pgx).
 func InsertDigestSQL(dollar bool) string {
-	ph := make([]string, 13)
+	ph := make([]string, 14)
 	for i := range ph {
 		ph[i] = "?"
 		if dollar {
@@ -87,6 +89,10 @@ func DigestArgs(d *Digest) []any {
 	if d.Signature != nil {
 		sig = d.Signature
 	}
+	var amends any
+	if d.Amends != nil {
+		amends = d.Amends.String()
+	}
 	return []any{d.ID.String(), d.ChainID.String(), d.Seq, d.Kind, d.CreatedAt, d.RowCount, d.RowsHash, d.PrevHash,
-		d.Note, d.Hash, d.KeyID, sig, d.Manifest}
+		d.Note, d.Hash, d.KeyID, sig, d.Manifest, amends}
 }

@@ -185,3 +185,76 @@ func (s *Sealer) take() *chain {
 	id[8] = id[8]&0x3f | 0x80
 	return &chain{id: id, prev: zeroHash}
 }
+
+// Amender writes the checkpoint digests of one purge transaction, one
+// after the other on one chain (see Sealer.Amender).
+type Amender struct {
+	s       *Sealer
+	c       *chain
+	seq     int64
+	prev    []byte
+	written bool
+}
+
+// Amender lends a chain to one purge transaction: each Amend is the next
+// digest of that chain. Call Done with whether the transaction committed.
+func (s *Sealer) Amender() *Amender {
+	c := s.take()
+	return &Amender{s: s, c: c, seq: c.seq, prev: c.prev}
+}
+
+// Amend is the checkpoint digest recording that a purge removed rows from
+// the batch of digest amends: its manifest is what remains of the batch
+// (current minus removed), and its note says which purge and which
+// digest. Verification then holds the batch to that manifest.
+func (a *Amender) Amend(amends entities.ID, current []Entry, removed map[Entry]bool, purge string) *Digest {
+	var left []Entry
+	n := 0
+	for _, e := range current {
+		k := e
+		k.Hash = [16]byte{}
+		if removed[k] {
+			n++
+			continue
+		}
+		left = append(left, e)
+	}
+	m := EncodeManifest(left)
+	d := &Digest{
+		ID:        entities.NewID(),
+		ChainID:   a.c.id,
+		Seq:       a.seq + 1,
+		Kind:      KindCheckpoint,
+		CreatedAt: a.s.now().UTC().Truncate(time.Microsecond),
+		RowCount:  int64(len(left)),
+		RowsHash:  ManifestHash(m),
+		PrevHash:  a.prev,
+		Note:      amendNote(amends, purge, n),
+		Manifest:  m,
+		Amends:    &amends,
+	}
+	d.Hash = HashDigest(d)
+	if a.s.key != nil {
+		sign(d, a.s.key, a.s.keyID)
+	}
+	a.seq, a.prev, a.written = d.Seq, d.Hash, true
+	return d
+}
+
+// Done returns the chain, continued after a commit, given up otherwise.
+func (a *Amender) Done(committed bool) {
+	if a == nil || a.c == nil {
+		return
+	}
+	c := a.c
+	a.c = nil
+	if !committed && a.written {
+		return
+	}
+	if committed {
+		c.seq, c.prev = a.seq, a.prev
+	}
+	a.s.mu.Lock()
+	a.s.free = append(a.s.free, c)
+	a.s.mu.Unlock()
+}

@@ -21,6 +21,7 @@ type snapshot struct {
 	firstT *sql.Tx
 	others []*sql.Conn
 	txs    []*sql.Tx
+	lookup *sql.Tx // PostgreSQL: one more connection for point look-ups
 }
 
 func openSnapshot(ctx context.Context, db *sql.DB, pg bool) (*snapshot, error) {
@@ -71,6 +72,32 @@ func (s *snapshot) query(ctx context.Context, q string, args ...any) (*sql.Rows,
 		return nil, fmt.Errorf("import snapshot: %w", err)
 	}
 	return tx.QueryContext(ctx, q, args...)
+}
+
+// lookup runs a short query in the snapshot; its rows must be closed
+// before the next look-up. On PostgreSQL all look-ups share one more
+// connection.
+func (s *snapshot) lookupQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if !s.pg {
+		return s.firstT.QueryContext(ctx, q, args...)
+	}
+	if s.lookup == nil {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.others = append(s.others, conn)
+		tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		s.txs = append(s.txs, tx)
+		if _, err := tx.ExecContext(ctx, "SET TRANSACTION SNAPSHOT '"+s.id+"'"); err != nil {
+			return nil, fmt.Errorf("import snapshot: %w", err)
+		}
+		s.lookup = tx
+	}
+	return s.lookup.QueryContext(ctx, dollars(q), args...)
 }
 
 // dollars turns ? placeholders into $1, $2 ... (the queries here have no

@@ -85,6 +85,7 @@ type Result struct {
 	Rows              int64 // rows checked
 	Problems          int64 // problems found
 	Unsigned          int64 // digests without a signature (counted as problems only with a public key)
+	Purged            int64 // sealed rows removed by purges that recorded a checkpoint (not problems)
 	FirstDigest       *entities.ID
 	LastDigest        *entities.ID
 	ByKind            map[string]int64
@@ -318,7 +319,7 @@ func (v *verifier) checkSignature(d *Digest, at Problem) {
 // table's rows in (digest_id, id) order.
 func (v *verifier) batches(ctx context.Context) error {
 	where, args := digestRange(v.opt.From, v.opt.To)
-	q := "SELECT id, chain_id, seq, row_count, rows_hash, manifest FROM audit_digests"
+	q := "SELECT id, chain_id, seq, kind, row_count, rows_hash, manifest FROM audit_digests"
 	if where != "" {
 		q += " WHERE " + where
 	}
@@ -345,7 +346,7 @@ func (v *verifier) batches(ctx context.Context) error {
 	var checked int64
 	for drows.Next() {
 		var d Digest
-		if err := drows.Scan(&d.ID, &d.ChainID, &d.Seq, &d.RowCount, &d.RowsHash, &d.Manifest); err != nil {
+		if err := drows.Scan(&d.ID, &d.ChainID, &d.Seq, &d.Kind, &d.RowCount, &d.RowsHash, &d.Manifest); err != nil {
 			return err
 		}
 		if v.res.FirstDigest == nil {
@@ -372,7 +373,16 @@ func (v *verifier) batches(ctx context.Context) error {
 				s.next()
 			}
 		}
-		v.compare(&d, got)
+		if d.Kind == KindCheckpoint {
+			// A purge's checkpoint holds no rows of its own: the batch it
+			// amends is checked against it.
+			for _, e := range got {
+				v.problem(Problem{Kind: RowAdded, Table: e.Table.Name(), RowID: e.ID.String(), DigestID: d.ID.String(),
+					ChainID: d.ChainID.String(), Seq: d.Seq, Detail: "it names a purge's checkpoint, which seals no row"})
+			}
+		} else if err := v.compare(ctx, &d, got); err != nil {
+			return err
+		}
 		if v.opt.Progress != nil && checked >= 1000 {
 			v.opt.Progress(checked)
 			checked = 0
@@ -412,11 +422,13 @@ func (v *verifier) stray(s *rowStream) {
 }
 
 // compare checks the rows found for digest d against its rows hash and,
-// when they differ, names each row that differs using the manifest.
-func (v *verifier) compare(d *Digest, got []Entry) {
+// when they differ, names each row that differs using the manifest (or,
+// when purges removed rows of the batch, the manifest of the latest
+// checkpoint that amends it).
+func (v *verifier) compare(ctx context.Context, d *Digest, got []Entry) error {
 	slices.SortFunc(got, compareEntries)
 	if hashEqual(ManifestHash(EncodeManifest(got)), d.RowsHash) && int64(len(got)) == d.RowCount {
-		return
+		return nil
 	}
 	at := Problem{DigestID: d.ID.String(), ChainID: d.ChainID.String(), Seq: d.Seq}
 	sealed, ok := DecodeManifest(d.Manifest)
@@ -425,7 +437,11 @@ func (v *verifier) compare(d *Digest, got []Entry) {
 		p.Kind = ManifestDamaged
 		p.Detail = fmt.Sprintf("the batch's rows do not match its rows hash (%d rows found, %d sealed), and its stored manifest does not either", len(got), d.RowCount)
 		v.problem(p)
-		return
+		return nil
+	}
+	sealed, err := v.amended(ctx, d, sealed, at)
+	if err != nil {
+		return err
 	}
 	i, j := 0, 0
 	for i < len(sealed) || j < len(got) {
@@ -456,6 +472,59 @@ func (v *verifier) compare(d *Digest, got []Entry) {
 			j++
 		}
 	}
+	return nil
+}
+
+// amended applies to sealed, the manifest of digest d, the checkpoints of
+// purges that amend d, in order: each may only remove rows. It returns
+// what the batch must hold now, and counts the rows lawfully purged.
+func (v *verifier) amended(ctx context.Context, d *Digest, sealed []Entry, at Problem) ([]Entry, error) {
+	rows, err := v.snap.lookupQuery(ctx, "SELECT "+digestHeader+", manifest FROM audit_digests WHERE amends = ? ORDER BY id", d.ID.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	current := sealed
+	for rows.Next() {
+		var a Digest
+		if err := scanDigest(rows, &a, &a.Manifest); err != nil {
+			return nil, err
+		}
+		p := at
+		p.Detail = "checkpoint " + a.ID.String() + ": "
+		note, ok := parseAmendment(a.Note)
+		next, mok := DecodeManifest(a.Manifest)
+		switch {
+		case !ok || note.Amends != d.ID.String():
+			p.Kind, p.Detail = DigestAltered, p.Detail+"its note does not name this batch"
+		case !mok || !hashEqual(ManifestHash(a.Manifest), a.RowsHash) || !hashEqual(HashDigest(&a), a.Hash):
+			p.Kind, p.Detail = ManifestDamaged, p.Detail+"its manifest does not match its hashes"
+		case !subset(next, current):
+			p.Kind, p.Detail = DigestAltered, p.Detail+"a purge may only remove rows, and this one adds or changes some"
+		default:
+			v.res.Purged += int64(len(current) - len(next))
+			current = next
+			continue
+		}
+		v.problem(p)
+	}
+	return current, rows.Err()
+}
+
+// subset reports whether every entry of a (sorted) is in b (sorted), with
+// the same hash.
+func subset(a, b []Entry) bool {
+	j := 0
+	for _, e := range a {
+		for j < len(b) && compareEntries(b[j], e) < 0 {
+			j++
+		}
+		if j == len(b) || b[j] != e {
+			return false
+		}
+		j++
+	}
+	return true
 }
 
 // unsealed reports, for a verification with bounds, the rows of the range

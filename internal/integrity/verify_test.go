@@ -13,6 +13,7 @@ import (
 	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/internal/writer"
+	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 )
@@ -220,5 +221,50 @@ func TestRetriedBatchHasOneDigest(t *testing.T) {
 		res, probs := verify(t, db, integrity.Options{})
 		require.Empty(t, probs)
 		require.EqualValues(t, 3*6+2, res.Rows)
+	})
+}
+
+// A purge of a sealed trail records checkpoints: verification accepts the
+// rows it removed, and still finds a row deleted by hand beside it.
+func TestVerifyAcceptsRecordedPurges(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		_, key, err := ed25519.GenerateKey(rand.Reader)
+		require.NoError(t, err)
+		pub := key.Public().(ed25519.PublicKey)
+		db := testdb.Open(t, dsn)
+		sealer := integrity.NewSealer(key)
+		store := writer.GormStore{DB: db, Integrity: sealer}
+		// Batches straddle the cutoff: each has old and new rows.
+		cutoff := time.Now().UTC().Add(-24 * time.Hour)
+		var keep []*entities.Batch
+		for i := range 3 {
+			b := batchOf(4)
+			for j := range b.Requests {
+				if j%2 == 0 {
+					b.Requests[j].Datetime = cutoff.Add(-time.Duration(i+1) * time.Hour)
+					b.Logins[j].Datetime = cutoff.Add(-time.Hour)
+					b.Processes[j].Datetime = cutoff.Add(-time.Hour)
+				}
+			}
+			require.NoError(t, store.WriteBatch(context.Background(), b))
+			keep = append(keep, b)
+		}
+		p := repository.Purger{DB: db, BatchRows: 3, Integrity: sealer}
+		for _, k := range []repository.Kind{repository.Requests, repository.Logins, repository.Processes} {
+			n, err := p.PurgeOlder(context.Background(), k, cutoff)
+			require.NoError(t, err)
+			require.Positive(t, n)
+		}
+		res, probs := verify(t, db, integrity.Options{PublicKey: pub})
+		require.Empty(t, probs)
+		require.EqualValues(t, 3*(2+2+2+2+4), res.Purged, "half the requests, logins and processes, with their steps and registrations")
+
+		// A purge without its checkpoint is a deletion.
+		id := keep[1].Requests[1].ID
+		require.NoError(t, db.Exec("DELETE FROM audit_request_events WHERE id = ?", id).Error)
+		_, probs = verify(t, db, integrity.Options{PublicKey: pub})
+		require.Len(t, probs, 1)
+		require.Equal(t, integrity.RowDeleted, probs[0].Kind)
+		require.Equal(t, id.String(), probs[0].RowID)
 	})
 }
