@@ -62,3 +62,30 @@ func TestVerifyCommand(t *testing.T) {
 		require.True(t, strings.HasPrefix(v.Summary, "FAILED"))
 	})
 }
+
+// purge on a sealed trail records checkpoints: verify still holds.
+func TestPurgeOfASealedTrailVerifies(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		keyFile := filepath.Join(t.TempDir(), "k.pem")
+		mustRun(t, "keygen", "--out", keyFile)
+		key, err := integrity.LoadPrivateKey(nil, keyFile)
+		require.NoError(t, err)
+		db := testdb.Open(t, dsn)
+		store := writer.GormStore{DB: db, Integrity: integrity.NewSealer(key)}
+		old := time.Now().UTC().Add(-100 * 24 * time.Hour)
+		b := &entities.Batch{}
+		for i := range 6 {
+			at := time.Now().UTC()
+			if i%2 == 0 {
+				at = old
+			}
+			b.Requests = append(b.Requests, entities.RequestEvent{ID: entities.NewID(), Datetime: at, Method: "GET", URL: "/api/p/", StatusCode: 200})
+		}
+		require.NoError(t, store.WriteBatch(context.Background(), b))
+		out := mustRun(t, "--dsn", dsn, "purge", "--older-than", "90d", "--signing-key", keyFile)
+		require.Contains(t, out, "requests: deleted 3 rows")
+		out = mustRun(t, "--dsn", dsn, "verify", "--public-key", keyFile+".pub")
+		require.Contains(t, out, "ok: 3 rows in 2 digests")
+		require.Contains(t, out, "3 sealed rows removed by recorded purges")
+	})
+}
