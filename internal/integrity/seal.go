@@ -52,7 +52,6 @@ func (s *Sealer) Signed() bool { return s.key != nil }
 type Pending struct {
 	ID      entities.ID
 	entries []Entry
-	minT    time.Time
 }
 
 // Prepare hashes every row of b and sets DigestID of every row to a new
