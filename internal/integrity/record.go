@@ -121,34 +121,3 @@ func LastVerification(ctx context.Context, db *gorm.DB) (*Verification, error) {
 	v.FirstDigest, v.LastDigest = first.String, last.String
 	return &v, nil
 }
-
-// DigestRange is the first and last digest whose batches hold rows of a
-// report: the digests named by the rows of table whose datetime is in
-// [from, to). ok is false when no row there is sealed.
-func DigestRange(ctx context.Context, db *gorm.DB, table Table, from, to time.Time) (first, last string, ok bool, err error) {
-	where, args := "digest_id IS NOT NULL", []any{}
-	if !from.IsZero() {
-		where += " AND datetime >= ?"
-		args = append(args, from.UTC())
-	}
-	if !to.IsZero() {
-		where += " AND datetime < ?"
-		args = append(args, to.UTC())
-	}
-	for i, order := range []string{"ASC", "DESC"} {
-		var id entities.ID
-		err := db.WithContext(ctx).Raw("SELECT digest_id FROM "+table.Name()+" WHERE "+where+" ORDER BY digest_id "+order+" LIMIT 1", args...).Row().Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", "", false, nil
-		}
-		if err != nil {
-			return "", "", false, err
-		}
-		if i == 0 {
-			first = id.String()
-		} else {
-			last = id.String()
-		}
-	}
-	return first, last, true, nil
-}

@@ -99,9 +99,9 @@ func (r *Result) OK() bool { return r.Problems == 0 }
 func Total(ctx context.Context, db *gorm.DB, from, to time.Time) (int64, error) {
 	where, args := digestRange(from, to)
 	var n sql.NullInt64
-	q := "SELECT sum(row_count) FROM audit_digests"
+	q := "SELECT sum(row_count) FROM audit_digests WHERE kind = '" + KindBatch + "'"
 	if where != "" {
-		q += " WHERE " + where
+		q += " AND " + where
 	}
 	err := db.WithContext(ctx).Raw(q, args...).Row().Scan(&n)
 	return n.Int64, err
@@ -265,7 +265,7 @@ func (v *verifier) chains(ctx context.Context) error {
 // its seq is not 1: its predecessor must exist (before the range) and be
 // what it links to.
 func (v *verifier) checkPredecessor(ctx context.Context, d *Digest, _ []byte, at Problem) error {
-	rows, err := v.snap.query(ctx, "SELECT "+digestHeader+" FROM audit_digests WHERE chain_id = ? AND seq = ?", d.ChainID.String(), d.Seq-1)
+	rows, err := v.snap.lookupQuery(ctx, "SELECT "+digestHeader+" FROM audit_digests WHERE chain_id = ? AND seq = ?", d.ChainID.String(), d.Seq-1)
 	if err != nil {
 		return err
 	}

@@ -268,3 +268,42 @@ func TestVerifyAcceptsRecordedPurges(t *testing.T) {
 		require.Equal(t, id.String(), probs[0].RowID)
 	})
 }
+
+// --from/--to verify the batches sealed in the range, linking the first
+// digest of each chain in it to its predecessor.
+func TestVerifyARange(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		db := testdb.Open(t, dsn)
+		store := writer.GormStore{DB: db, Integrity: integrity.NewSealer(nil)}
+		var batches []*entities.Batch
+		var mid time.Time
+		for i := range 4 {
+			if i == 2 {
+				time.Sleep(5 * time.Millisecond)
+				mid = time.Now()
+				time.Sleep(5 * time.Millisecond)
+			}
+			b := batchOf(2)
+			require.NoError(t, store.WriteBatch(context.Background(), b))
+			batches = append(batches, b)
+		}
+		res, probs := verify(t, db, integrity.Options{From: mid})
+		require.Empty(t, probs)
+		require.EqualValues(t, 2, res.Digests)
+		require.EqualValues(t, 2*2*6, res.Rows)
+		res, probs = verify(t, db, integrity.Options{To: mid})
+		require.Empty(t, probs)
+		require.EqualValues(t, 2, res.Digests)
+
+		// A change before the range is not seen by it, and is by the rest.
+		require.NoError(t, db.Exec("UPDATE audit_login_events SET username = 'x' WHERE id = ?", batches[0].Logins[0].ID).Error)
+		_, probs = verify(t, db, integrity.Options{From: mid})
+		require.Empty(t, probs)
+		_, probs = verify(t, db, integrity.Options{To: mid})
+		require.Len(t, probs, 1)
+		// Deleting the digest just before the range breaks its first link.
+		require.NoError(t, db.Exec("DELETE FROM audit_digests WHERE id = ?", batches[1].Requests[0].DigestID.String()).Error)
+		_, probs = verify(t, db, integrity.Options{From: mid})
+		require.Equal(t, 1, kinds(probs)[integrity.ChainGap], "%v", probs)
+	})
+}
