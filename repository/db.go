@@ -109,9 +109,18 @@ func CheckMigrated(db *gorm.DB) error {
 			missing = append(missing, stmt.Schema.Table)
 		}
 	}
+	if !have[integrity.DigestTable] {
+		missing = append(missing, integrity.DigestTable)
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%w: it has no table %s: run repository.Migrate first, or open without SkipMigration",
 			ErrNotMigrated, strings.Join(missing, ", "))
+	}
+	// A database migrated by a version before integrity lacks the
+	// digest_id column that every write names.
+	if !db.Migrator().HasColumn(&entities.RequestEvent{}, "digest_id") {
+		return fmt.Errorf("%w: audit_request_events has no column digest_id: run repository.Migrate (audit migrate) first, or open without SkipMigration",
+			ErrNotMigrated)
 	}
 	return nil
 }
