@@ -71,7 +71,7 @@ signed.`,
 				return err
 			}
 			defer release()
-			seal, err := purgeSealer(ctx, db, keyPath, cmd.ErrOrStderr())
+			seal, err := trailSealer(ctx, db, keyPath, "purge", cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

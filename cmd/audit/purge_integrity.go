@@ -10,10 +10,11 @@ import (
 	"gorm.io/gorm"
 )
 
-// purgeSealer is the sealer of purge's checkpoints: nil on a trail that
-// has no digest (integrity never on), signed with the key at keyPath when
-// given.
-func purgeSealer(ctx context.Context, db *gorm.DB, keyPath string, warn io.Writer) (*integrity.Sealer, error) {
+// trailSealer is the sealer of what a command writes into a sealed trail
+// (purge's checkpoints, spool replay's batches): nil on a trail that has no
+// digest (integrity never on), signed with the key at keyPath when given.
+// what names the command in the warning about a missing key.
+func trailSealer(ctx context.Context, db *gorm.DB, keyPath, what string, warn io.Writer) (*integrity.Sealer, error) {
 	var key ed25519.PrivateKey
 	if keyPath != "" {
 		k, err := integrity.LoadPrivateKey(nil, keyPath)
@@ -30,7 +31,7 @@ func purgeSealer(ctx context.Context, db *gorm.DB, keyPath string, warn io.Write
 		return nil, nil
 	}
 	if key == nil {
-		fmt.Fprintln(warn, "purge: the trail is sealed and no --signing-key was given: its checkpoint digests are not signed, and verify --public-key will report them")
+		fmt.Fprintln(warn, what+": the trail is sealed and no --signing-key was given: the digests written now are not signed, and verify --public-key will report them")
 	}
 	return integrity.NewSealer(key), nil
 }
