@@ -76,6 +76,9 @@ func TestReportsNameTheDigestsThatSealTheirRows(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code)
 	text := strings.Join(strings.Fields(pdfText(t, w.Body)), " ")
 	assert.Contains(t, text, "Integrity: 3 rows sealed by digest "+b.Requests[0].DigestID.String())
+	// The request's page names its digest.
+	page := get(t, h, "/admin/audit/requests/"+b.Requests[1].ID.String()).Body.String()
+	assert.Contains(t, page, "Sealed by digest</dt><dd class=\"mono\">"+b.Requests[1].DigestID.String())
 
 	// A trail without integrity prints no such line.
 	plain := testdb.Open(t, testdb.SQLite(t))
