@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,7 +17,7 @@ import (
 var errVerifyFailed = errors.New("verification failed")
 
 func newVerifyCommand(g *globals) *cobra.Command {
-	var from, to, pubPath string
+	var from, to, pubPath, anchorPath string
 	var maxShown int
 	var noRecord bool
 	cmd := &cobra.Command{
@@ -31,6 +32,10 @@ the table, row id, digest id and chain: every row changed, deleted, added to
 a batch or written outside any batch, every digest altered or missing, every
 broken chain and every bad or missing signature. It exits 0 only when
 nothing is wrong.
+
+--anchor FILE keeps, outside the database, the last digest of every chain
+as this run saw it, and checks at the next run that each is still there:
+deleting the newest batches of a chain after a verification is then seen.
 
 --from and --to (RFC 3339 times, dates or ages, as for export) verify the
 batches written in that range, and the unsealed rows whose datetime is in
@@ -50,6 +55,11 @@ time. The result is recorded in the table audit_verifications (unless
 			}
 			if pubPath != "" {
 				if opt.PublicKey, err = integrity.LoadPublicKey(pubPath); err != nil {
+					return err
+				}
+			}
+			if anchorPath != "" {
+				if opt.Anchor, err = readAnchor(anchorPath); err != nil {
 					return err
 				}
 			}
@@ -93,6 +103,12 @@ time. The result is recorded in the table audit_verifications (unless
 			if !res.OK() {
 				return errVerifyFailed
 			}
+			if anchorPath != "" && opt.From.IsZero() && opt.To.IsZero() {
+				if err := writeAnchor(anchorPath, res.Heads); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "anchor: the heads of %d chains written to %s\n", len(res.Heads), anchorPath)
+			}
 			return nil
 		},
 	}
@@ -101,6 +117,7 @@ time. The result is recorded in the table audit_verifications (unless
 	cmd.Flags().StringVar(&pubPath, "public-key", "", "Ed25519 public key file (PEM) that must have signed every digest")
 	cmd.Flags().IntVar(&maxShown, "max-problems", 1000, "problems printed (all are counted); -1 prints all")
 	cmd.Flags().BoolVar(&noRecord, "no-record", false, "do not record the result in audit_verifications")
+	cmd.Flags().StringVar(&anchorPath, "anchor", "", "a file outside the database with the chain heads of the last run: each must still be there (a truncated chain is seen); rewritten after a full run that holds")
 	return cmd
 }
 
@@ -144,4 +161,46 @@ demo) and the public key to whoever runs audit verify --public-key.`,
 	cmd.Flags().StringVar(&out, "out", "", "private key file to create (the public key goes to FILE.pub) (required)")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+// readAnchor reads the chain heads of an anchor file; a missing file is
+// no anchor yet.
+func readAnchor(path string) ([]integrity.Head, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var heads []integrity.Head
+	if err := json.Unmarshal(b, &heads); err != nil {
+		return nil, fmt.Errorf("anchor %s: %w", path, err)
+	}
+	return heads, nil
+}
+
+// writeAnchor replaces the anchor file with heads (write, sync, rename).
+func writeAnchor(path string, heads []integrity.Head) error {
+	b, err := json.MarshalIndent(heads, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

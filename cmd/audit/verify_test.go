@@ -112,3 +112,33 @@ func TestSpoolReplayIntoASealedTrailVerifies(t *testing.T) {
 		require.Contains(t, out, "ok: 3 rows in 2 digests")
 	})
 }
+
+// --anchor: deleting the newest batch after a verification (a chain
+// truncated at its end, which the chain alone cannot show) is seen by the
+// next run.
+func TestVerifyAnchorSeesATruncatedChain(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		db := testdb.Open(t, dsn)
+		store := writer.GormStore{DB: db, Integrity: integrity.NewSealer(nil)}
+		var last *entities.Batch
+		for range 3 {
+			last = &entities.Batch{Requests: []entities.RequestEvent{{ID: entities.NewID(), Datetime: time.Now().UTC(), Method: "GET", URL: "/api/a"}}}
+			require.NoError(t, store.WriteBatch(context.Background(), last))
+		}
+		anchor := filepath.Join(t.TempDir(), "anchor.json")
+		out := mustRun(t, "--dsn", dsn, "verify", "--anchor", anchor)
+		require.Contains(t, out, "anchor: the heads of 1 chains written")
+		mustRun(t, "--dsn", dsn, "verify", "--anchor", anchor) // unchanged: holds
+
+		// The newest batch goes, rows and digest: the chain is shorter and
+		// valid, but the anchor remembers its head.
+		require.NoError(t, db.Exec("DELETE FROM audit_request_events WHERE id = ?", last.Requests[0].ID).Error)
+		require.NoError(t, db.Exec("DELETE FROM audit_digests WHERE id = ?", last.Requests[0].DigestID.String()).Error)
+		out = mustRun(t, "--dsn", dsn, "verify")
+		require.Contains(t, out, "ok: 2 rows", "without the anchor, truncation is invisible")
+		out, _, err := runAudit(t, "--dsn", dsn, "verify", "--anchor", anchor)
+		require.ErrorIs(t, err, errVerifyFailed)
+		require.Contains(t, out, "anchored digest gone")
+		require.Contains(t, out, "seq 3")
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"database/sql"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"time"
@@ -16,17 +17,18 @@ import (
 
 // Problem kinds found by Verify.
 const (
-	RowChanged       = "row changed"        // a row's columns differ from what its batch sealed
-	RowDeleted       = "row deleted"        // a row its batch sealed is gone
-	RowAdded         = "row added"          // a row names a batch that did not seal it
-	RowOrphan        = "row without digest" // a row names a digest that does not exist
-	RowUnsealed      = "row not sealed"     // a row names no digest at all
-	DigestAltered    = "digest altered"     // a digest's fields do not match its hash
-	ManifestDamaged  = "manifest damaged"   // a digest's stored manifest does not match its rows hash
-	ChainGap         = "chain gap"          // digests of a chain are missing
-	ChainBroken      = "chain broken"       // a digest does not link to the previous one of its chain
-	SignatureMissing = "signature missing"  // a digest is not signed (a public key was given)
-	SignatureBad     = "signature invalid"  // a digest's signature does not verify with the public key
+	RowChanged       = "row changed"          // a row's columns differ from what its batch sealed
+	RowDeleted       = "row deleted"          // a row its batch sealed is gone
+	RowAdded         = "row added"            // a row names a batch that did not seal it
+	RowOrphan        = "row without digest"   // a row names a digest that does not exist
+	RowUnsealed      = "row not sealed"       // a row names no digest at all
+	DigestAltered    = "digest altered"       // a digest's fields do not match its hash
+	ManifestDamaged  = "manifest damaged"     // a digest's stored manifest does not match its rows hash
+	ChainGap         = "chain gap"            // digests of a chain are missing
+	ChainBroken      = "chain broken"         // a digest does not link to the previous one of its chain
+	SignatureMissing = "signature missing"    // a digest is not signed (a public key was given)
+	SignatureBad     = "signature invalid"    // a digest's signature does not verify with the public key
+	AnchorLost       = "anchored digest gone" // a chain head recorded by an earlier verification (an anchor) is missing or different
 )
 
 // Problem is one thing Verify found wrong, with where it is.
@@ -75,6 +77,17 @@ type Options struct {
 	Progress func(rows int64)
 	// Problem receives every problem, as found.
 	Problem func(Problem)
+	// Anchor are chain heads recorded by an earlier verification (kept
+	// outside the database): each must still be there, unchanged, so that
+	// truncating a chain below what was once verified is seen.
+	Anchor []Head
+}
+
+// Head is the last digest of a chain as a verification saw it.
+type Head struct {
+	ChainID string `json:"chain_id"`
+	Seq     int64  `json:"seq"`
+	Hash    string `json:"hash"` // hex
 }
 
 // Result sums up a verification.
@@ -89,6 +102,9 @@ type Result struct {
 	FirstDigest       *entities.ID
 	LastDigest        *entities.ID
 	ByKind            map[string]int64
+	// Heads are the last digest of every chain seen, for the next run's
+	// Options.Anchor.
+	Heads []Head
 }
 
 // OK reports whether nothing was found wrong.
@@ -256,9 +272,52 @@ func (v *verifier) chains(ctx context.Context) error {
 				v.problem(p)
 			}
 		}
+		if have && newChain {
+			v.res.Heads = append(v.res.Heads, Head{ChainID: prev.ChainID.String(), Seq: prev.Seq, Hash: hex.EncodeToString(prevHash)})
+		}
 		prev, prevHash, have = d, h, true
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if have {
+		v.res.Heads = append(v.res.Heads, Head{ChainID: prev.ChainID.String(), Seq: prev.Seq, Hash: hex.EncodeToString(prevHash)})
+	}
+	rows.Close()
+	return v.anchors(ctx)
+}
+
+// anchors checks that every head of Options.Anchor is still there,
+// unchanged.
+func (v *verifier) anchors(ctx context.Context) error {
+	for _, a := range v.opt.Anchor {
+		p := Problem{Kind: AnchorLost, ChainID: a.ChainID, Seq: a.Seq}
+		rows, err := v.snap.lookupQuery(ctx, "SELECT "+digestHeader+" FROM audit_digests WHERE chain_id = ? AND seq = ?", a.ChainID, a.Seq)
+		if err != nil {
+			return err
+		}
+		if !rows.Next() {
+			err := rows.Err()
+			rows.Close()
+			if err != nil {
+				return err
+			}
+			p.Detail = "this digest was verified before and is gone: the chain was truncated"
+			v.problem(p)
+			continue
+		}
+		var d Digest
+		err = scanDigest(rows, &d)
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		if hex.EncodeToString(HashDigest(&d)) != a.Hash {
+			p.DigestID, p.Detail = d.ID.String(), "this digest differs from the one verified before"
+			v.problem(p)
+		}
+	}
+	return nil
 }
 
 // checkPredecessor checks the first digest of a chain in the range when
