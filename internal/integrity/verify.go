@@ -603,7 +603,7 @@ func (v *verifier) unsealed(ctx context.Context) error {
 			where += " AND datetime < ?"
 			args = append(args, v.opt.To.UTC())
 		}
-		rows, err := v.snap.query(ctx, "SELECT id FROM "+t.Name()+" WHERE "+where+" ORDER BY id", args...)
+		rows, err := v.snap.lookupQuery(ctx, "SELECT id FROM "+t.Name()+" WHERE "+where+" ORDER BY id", args...)
 		if err != nil {
 			return err
 		}
