@@ -301,6 +301,13 @@ func TestVerifyARange(t *testing.T) {
 		require.Empty(t, probs)
 		_, probs = verify(t, db, integrity.Options{To: mid})
 		require.Len(t, probs, 1)
+		// A row written by hand in the range, without a digest.
+		extra := batchOf(1).Requests[0]
+		require.NoError(t, db.Create(&extra).Error)
+		_, probs = verify(t, db, integrity.Options{From: mid})
+		require.Len(t, probs, 1)
+		require.Equal(t, integrity.RowUnsealed, probs[0].Kind)
+		require.Equal(t, extra.ID.String(), probs[0].RowID)
 		// Deleting the digest just before the range breaks its first link.
 		require.NoError(t, db.Exec("DELETE FROM audit_digests WHERE id = ?", batches[1].Requests[0].DigestID.String()).Error)
 		_, probs = verify(t, db, integrity.Options{From: mid})
