@@ -25,7 +25,7 @@ const requestColumns = `id, datetime, user_id, ip_address, method, url, route, q
 const requestWidth = 19
 
 // sqliteChunks are the row counts of the prepared statements, largest
-// first: 64 rows bind 1,152 values, far below SQLite's limit of 32,766.
+// first: 64 rows bind 1,216 values, far below SQLite's limit of 32,766.
 var sqliteChunks = []int{64, 8, 1}
 
 // requestInsertSQL is the INSERT of rows request events, idempotent.
