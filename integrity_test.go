@@ -4,9 +4,13 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	audit "github.com/gin-audit-trail/audit"
+	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 )
@@ -40,5 +44,34 @@ func TestSkipMigrationOnADatabaseWithoutDigestColumns(t *testing.T) {
 		trail, err := audit.Open(audit.Options{DB: db, SkipMigration: true})
 		require.NoError(t, err)
 		require.NoError(t, trail.Close(context.Background()))
+	})
+}
+
+// The trail's background retention, on a sealed trail, records its purges:
+// the trail still verifies, the purged rows counted apart.
+func TestSealedTrailRetentionVerifies(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, dsn string) {
+		trail, err := audit.Open(audit.Options{DSN: dsn, WaitForDatabase: true,
+			Integrity: repository.Integrity{Enabled: true},
+			Retention: repository.Retention{Requests: 24 * time.Hour, Interval: 20 * time.Millisecond}})
+		require.NoError(t, err)
+		defer trail.Close(context.Background())
+
+		now := time.Now().UTC()
+		b := &entities.Batch{Requests: []entities.RequestEvent{
+			{ID: entities.NewID(), Datetime: now.Add(-48 * time.Hour), Method: "GET", URL: "/api/old"},
+			{ID: entities.NewID(), Datetime: now.Add(-time.Hour), Method: "GET", URL: "/api/new"},
+		}}
+		require.NoError(t, writer.GormStore{DB: trail.DB(), Integrity: integrity.NewSealer(nil)}.WriteBatch(context.Background(), b))
+		require.Eventually(t, func() bool {
+			var n int64
+			return trail.DB().Raw("SELECT count(*) FROM audit_request_events").Scan(&n).Error == nil && n == 1
+		}, 10*time.Second, 20*time.Millisecond)
+		var lines []string
+		res, err := integrity.Verify(context.Background(), trail.DB(), integrity.Options{
+			Problem: func(p integrity.Problem) { lines = append(lines, p.String()) }})
+		require.NoError(t, err)
+		require.True(t, res.OK(), "%v", lines)
+		require.EqualValues(t, 1, res.Purged)
 	})
 }
