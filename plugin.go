@@ -74,7 +74,12 @@ func Open(opts Options) (*Trail, error) {
 		}
 		t.ownDB = true
 	}
-	t.conn = writer.NewConnectingStore(t.db, writer.GormStore{DB: t.db}, writer.ConnectConfig{
+	sealer, err := newSealer(opts.Integrity) // integrity.go
+	if err != nil {
+		t.closeDB()
+		return nil, err
+	}
+	t.conn = writer.NewConnectingStore(t.db, writer.GormStore{DB: t.db, Integrity: sealer}, writer.ConnectConfig{
 		Migrate:        !opts.SkipMigration,
 		AttemptTimeout: opts.ConnectTimeout,
 		BackoffMax:     opts.Writer.RetryBackoffMax,
@@ -109,7 +114,7 @@ func Open(opts Options) (*Trail, error) {
 		return nil, fmt.Errorf("audit: open spool: %w", err)
 	}
 	if opts.Retention.Enabled() {
-		t.retain = repository.StartRetainer(t.db, opts.Retention, t.conn.Ready(), t.log)
+		t.retain = repository.StartRetainer(t.db, opts.Retention.Sealed(sealer), t.conn.Ready(), t.log)
 	}
 	t.closeWhenDone(opts.Context, opts.Closed) // drain.go
 	return t, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-audit-trail/audit/internal/stmtcache"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -26,6 +27,12 @@ type Store interface {
 // twice never duplicates a row.
 type GormStore struct {
 	DB *gorm.DB
+	// Integrity, when set, seals every batch: its rows name a new digest
+	// (digest_id), and the digest, chained and optionally signed, is
+	// inserted in the same transaction (store_integrity.go,
+	// docs/INTEGRITY.md). A retried batch's digest covers only the rows
+	// its own transaction inserted.
+	Integrity *integrity.Sealer
 }
 
 // insertChunk bounds the rows of one INSERT statement, well below the bind
@@ -36,7 +43,7 @@ const insertChunk = 500
 func (s GormStore) WriteBatch(ctx context.Context, b *entities.Batch) error {
 	if s.DB.Dialector.Name() == "postgres" {
 		if sqlDB, err := s.DB.DB(); err == nil {
-			if ok, err := writePostgres(ctx, sqlDB, b); ok {
+			if ok, err := writePostgres(ctx, sqlDB, b, s.Integrity); ok {
 				return err
 			}
 		}
@@ -44,25 +51,33 @@ func (s GormStore) WriteBatch(ctx context.Context, b *entities.Batch) error {
 	if len(b.Requests) > 0 && s.DB.Dialector.Name() == "sqlite" {
 		prepareSQLiteInserts(ctx, stmtcache.Of(s.DB))
 	}
+	if s.Integrity != nil {
+		return s.writeSealed(ctx, b)
+	}
 	return s.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.insertRequests(ctx, tx, b.Requests); err != nil {
-			return fmt.Errorf("insert request events: %w", err)
-		}
-		tx = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true})
-		if err := insert(tx, b.Logins); err != nil {
-			return fmt.Errorf("insert login events: %w", err)
-		}
-		if err := insert(tx, b.Processes); err != nil {
-			return fmt.Errorf("insert process events: %w", err)
-		}
-		if err := insert(tx, b.Steps); err != nil {
-			return fmt.Errorf("insert step events: %w", err)
-		}
-		if err := insert(tx, b.Registrations); err != nil {
-			return fmt.Errorf("insert registration events: %w", err)
-		}
-		return nil
+		return s.insertRows(ctx, tx, b)
 	})
+}
+
+// insertRows inserts every row of b in the transaction tx, idempotently.
+func (s GormStore) insertRows(ctx context.Context, tx *gorm.DB, b *entities.Batch) error {
+	if err := s.insertRequests(ctx, tx, b.Requests); err != nil {
+		return fmt.Errorf("insert request events: %w", err)
+	}
+	tx = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true})
+	if err := insert(tx, b.Logins); err != nil {
+		return fmt.Errorf("insert login events: %w", err)
+	}
+	if err := insert(tx, b.Processes); err != nil {
+		return fmt.Errorf("insert process events: %w", err)
+	}
+	if err := insert(tx, b.Steps); err != nil {
+		return fmt.Errorf("insert step events: %w", err)
+	}
+	if err := insert(tx, b.Registrations); err != nil {
+		return fmt.Errorf("insert registration events: %w", err)
+	}
+	return nil
 }
 
 func insert[T any](tx *gorm.DB, rows []T) error {

@@ -30,12 +30,12 @@ import (
 // requestArgs.
 const requestColumns = `id, datetime, user_id, ip_address, method, url, route, query_params, request_type,
  request_body, response_body, status_code, response_time_ms, response_size, error_type, error_message,
- error_stacktrace, extra_informations`
+ error_stacktrace, extra_informations, digest_id`
 
-const requestWidth = 18
+const requestWidth = 19
 
 // sqliteChunks are the row counts of the prepared statements, largest
-// first: 64 rows bind 1,152 values, far below SQLite's limit of 32,766.
+// first: 64 rows bind 1,216 values, far below SQLite's limit of 32,766.
 var sqliteChunks = []int{64, 8, 1}
 
 // sqliteInserts are the statement texts of sqliteChunks, built once.
@@ -59,13 +59,17 @@ func requestInsertSQL(rows int) string {
 // database/sql passes them through without calling Value methods or
 // converting through reflection.
 func requestArgs(v []any, r *entities.RequestEvent) {
-	var extra any // NULL, as JSONText.Value says for ""
+	var extra, digest any // NULL, as JSONText.Value and a nil *ID say
 	if r.ExtraInformations != "" {
 		extra = string(r.ExtraInformations)
+	}
+	if r.DigestID != nil {
+		digest = r.DigestID.String()
 	}
 	v[0], v[1], v[2], v[3], v[4], v[5] = r.ID.String(), r.Datetime, r.UserID, r.IPAddress, r.Method, r.URL
 	v[6], v[7], v[8], v[9], v[10], v[11] = r.Route, r.QueryParams, r.RequestType, r.RequestBody, r.ResponseBody, int64(r.StatusCode)
 	v[12], v[13], v[14], v[15], v[16], v[17] = r.ResponseTimeMS, r.ResponseSize, r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, extra
+	v[18] = digest
 }
 
 // prepareSQLiteInserts prepares the statements of sqliteChunks in cache
