@@ -68,7 +68,7 @@ func copyBatch(b *entities.Batch, fn func(t copyTable, n int, src pgx.CopyFromSo
 			r := &b.Requests[i]
 			v[0], v[1], v[2], v[3], v[4], v[5] = uuidValue(r.ID), r.Datetime, r.UserID, r.IPAddress, r.Method, r.URL
 			v[6], v[7], v[8], v[9], v[10], v[11] = r.Route, r.QueryParams, r.RequestType, r.RequestBody, r.ResponseBody, r.StatusCode
-			v[12], v[13], v[14], v[15], v[16], v[17] = r.ResponseTimeMS, r.ResponseSize, r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, r.ExtraInformations
+			v[12], v[13], v[14], v[15], v[16], v[17] = copyNumeric(r.ResponseTimeMS), r.ResponseSize, r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, r.ExtraInformations
 			v[18] = nullUUID(r.DigestID)
 		})); err != nil {
 			return fmt.Errorf("copy request events: %w", err)
@@ -131,6 +131,7 @@ func writePostgres(ctx context.Context, db *sql.DB, b *entities.Batch, seal *int
 			return nil
 		}
 		pc := sc.Conn()
+		numericFastPath(pc.TypeMap()) // pgnumeric.go
 		if inDoubt(ctx) {
 			return copyIdempotent(ctx, pc, b, newSealTx(seal, b))
 		}
