@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
@@ -193,7 +192,7 @@ const (
 
 // policy is the compiled form of the options: what to record.
 type policy struct {
-	include, exclude []*regexp.Regexp
+	include, exclude []pathPattern
 	authURLs         map[string]bool
 	logoutURLs       map[string]bool
 	authFailed       int
@@ -203,7 +202,7 @@ type policy struct {
 }
 
 type bodyRule struct {
-	route  *regexp.Regexp
+	route  pathPattern
 	method string // upper case, "" for all
 }
 
@@ -246,10 +245,10 @@ func compilePolicy(o Options) (*policy, error) {
 	return p, nil
 }
 
-func compileAll(field string, exprs []string) ([]*regexp.Regexp, error) {
-	out := make([]*regexp.Regexp, 0, len(exprs))
+func compileAll(field string, exprs []string) ([]pathPattern, error) {
+	out := make([]pathPattern, 0, len(exprs))
 	for _, e := range exprs {
-		re, err := regexp.Compile(e)
+		re, err := compilePattern(e) // pathmatch.go
 		if err != nil {
 			return nil, fmt.Errorf("audit: Options.%s: %w", field, err)
 		}
@@ -261,7 +260,7 @@ func compileAll(field string, exprs []string) ([]*regexp.Regexp, error) {
 func compileRules(field string, rules []BodyRule) ([]bodyRule, error) {
 	out := make([]bodyRule, 0, len(rules))
 	for _, r := range rules {
-		re, err := regexp.Compile(r.Route)
+		re, err := compilePattern(r.Route)
 		if err != nil {
 			return nil, fmt.Errorf("audit: Options.%s: %w", field, err)
 		}
