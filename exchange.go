@@ -30,10 +30,10 @@ type exchange struct {
 
 	// resHead holds the first bytes of the response body, so that a small
 	// answer is captured without an allocation of its own. Its size fills
-	// the allocation size class of auditedRequest (1,152 bytes) and it
+	// the allocation size class of auditedRequest (1,152 bytes, with the 8-byte type header) and it
 	// comes last, after every pointer, so the garbage collector never
 	// scans it.
-	resHead [96]byte
+	resHead [88]byte
 }
 
 // begin installs the taps. Request bodies are tapped only when they are to
