@@ -43,7 +43,7 @@ func (s GormStore) WriteBatch(ctx context.Context, b *entities.Batch) error {
 		if err := s.insertRequests(ctx, tx, b.Requests); err != nil {
 			return fmt.Errorf("insert request events: %w", err)
 		}
-		tx = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true})
+		tx = tx.Clauses(onConflictDoNothing(tx))
 		if err := insert(tx, b.Logins); err != nil {
 			return fmt.Errorf("insert login events: %w", err)
 		}
@@ -75,7 +75,7 @@ func (s GormStore) insertRequests(ctx context.Context, tx *gorm.DB, rows []entit
 		return nil
 	}
 	if tx.Dialector.Name() != "sqlite" {
-		return insert(tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}), rows)
+		return insert(tx.Clauses(onConflictDoNothing(tx)), rows)
 	}
 	return insertRequestsSQLite(ctx, tx.Statement.ConnPool, rows)
 }
@@ -89,4 +89,14 @@ func (s GormStore) Parallelism() int {
 		return defaultParallelism()
 	}
 	return 1
+}
+
+// onConflictDoNothing is ON CONFLICT (id) DO NOTHING on SQLite, and ON
+// CONFLICT DO NOTHING elsewhere: a partitioned PostgreSQL table's primary
+// key is (id, datetime) (partition.go).
+func onConflictDoNothing(tx *gorm.DB) clause.OnConflict {
+	if tx.Dialector.Name() == "sqlite" {
+		return clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}
+	}
+	return clause.OnConflict{DoNothing: true}
 }
