@@ -39,7 +39,8 @@ type Trail struct {
 	ownDB   bool // opened from Options.DSN, closed by Close
 	conn    *repository.ConnectingStore
 	writer  *repository.Writer
-	retain  *repository.Retainer // nil without Options.Retention
+	retain  *repository.Retainer        // nil without Options.Retention
+	keeper  *repository.PartitionKeeper // nil without Options.Partitioning (partitioning.go)
 	sync    bool
 	log     *slog.Logger
 	resolve func(*gin.Context) string
@@ -73,8 +74,10 @@ func Open(opts Options) (*Trail, error) {
 		}
 		t.ownDB = true
 	}
+	part := partitioning(opts, t.db, t.log) // partitioning.go
 	t.conn = repository.NewConnectingStore(t.db, repository.GormStore{DB: t.db}, repository.ConnectConfig{
 		Migrate:        !opts.SkipMigration,
+		Partitioning:   part,
 		AttemptTimeout: opts.ConnectTimeout,
 		BackoffMax:     opts.Writer.RetryBackoffMax,
 		Logger:         t.log,
@@ -90,7 +93,7 @@ func Open(opts Options) (*Trail, error) {
 			wait = DefaultConnectWait
 		}
 		t.conn.Start(wait)
-		if err := t.conn.Err(); errors.Is(err, repository.ErrNotMigrated) {
+		if err := t.conn.Err(); errors.Is(err, repository.ErrNotMigrated) || errors.Is(err, repository.ErrNotPartitioned) {
 			_ = t.conn.Close(context.Background())
 			t.closeDB()
 			return nil, err // a configuration error: fail here, not by spooling every batch
@@ -109,6 +112,9 @@ func Open(opts Options) (*Trail, error) {
 	}
 	if opts.Retention.Enabled() {
 		t.retain = repository.StartRetainer(t.db, opts.Retention, t.conn.Ready(), t.log)
+	}
+	if part.Enabled() && !part.External {
+		t.keeper = repository.StartPartitionKeeper(t.db, part, t.conn.Ready(), t.log)
 	}
 	t.closeWhenDone(opts.Context, opts.Closed) // drain.go
 	return t, nil
@@ -158,6 +164,11 @@ func (t *Trail) Close(ctx context.Context) error {
 }
 
 func (t *Trail) close(ctx context.Context) error {
+	if t.keeper != nil {
+		if err := t.keeper.Close(ctx); err != nil {
+			return err
+		}
+	}
 	if t.retain != nil {
 		if err := t.retain.Close(ctx); err != nil {
 			return err

@@ -33,6 +33,9 @@ type ConnectConfig struct {
 	// Migrate runs Migrate once the database answers, before the first
 	// write.
 	Migrate bool
+	// Partitioning is passed to MigratePartitioned (with Migrate) or
+	// checked by CheckPartitioning (without).
+	Partitioning Partitioning
 	// AttemptTimeout bounds one attempt: connecting, pinging and migrating.
 	// Default DefaultConnectTimeout.
 	AttemptTimeout time.Duration
@@ -152,9 +155,12 @@ func (s *ConnectingStore) attempt(ctx context.Context) error {
 	}
 	s.answeredOnce.Do(func() { close(s.answered) })
 	if s.cfg.Migrate {
-		return Migrate(s.db.WithContext(ctx))
+		return MigratePartitioned(s.db.WithContext(ctx), s.cfg.Partitioning)
 	}
-	return CheckMigrated(s.db.WithContext(ctx))
+	if err := CheckMigrated(s.db.WithContext(ctx)); err != nil {
+		return err
+	}
+	return CheckPartitioning(s.db.WithContext(ctx), s.cfg.Partitioning)
 }
 
 // Err is the error of the latest attempt to connect, nil once connected

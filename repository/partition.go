@@ -178,6 +178,18 @@ func MigratePartitioned(db *gorm.DB, p Partitioning) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if partitioned, err := allPartitioned(db); err != nil {
+		return err
+	} else if partitioned {
+		if err := migrateLocked(db); err != nil {
+			return err
+		}
+		if p.External {
+			return nil
+		}
+		_, err = EnsurePartitions(ctx, db, p, time.Now())
+		return err
+	}
 	err := db.Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
 			return fmt.Errorf("audit: lock the audit tables' migration: %w", err)
@@ -207,6 +219,37 @@ func MigratePartitioned(db *gorm.DB, p Partitioning) error {
 	}
 	_, err = EnsurePartitions(ctx, db, p, time.Now())
 	return err
+}
+
+// allPartitioned reports whether the five audit tables exist, partitioned.
+func allPartitioned(db *gorm.DB) (bool, error) {
+	for _, k := range Kinds() {
+		kind, err := relkind(db, k.Table())
+		if err != nil || kind != 'p' {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// migrateLocked migrates partitioned tables statement by statement on one
+// connection holding the migration's advisory lock as a session lock: in
+// one transaction, reading every partition's columns and indexes would
+// hold thousands of locks at once (PostgreSQL's lock table is bounded by
+// max_locks_per_transaction).
+func migrateLocked(db *gorm.DB) error {
+	return db.Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("SELECT pg_advisory_lock(?)", migrationLockKey).Error; err != nil {
+			return fmt.Errorf("audit: lock the audit tables' migration: %w", err)
+		}
+		defer func() {
+			// Under a context of its own: the migration's may have ended.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			conn.WithContext(ctx).Exec("SELECT pg_advisory_unlock(?)", migrationLockKey)
+		}()
+		return migrate(conn)
+	})
 }
 
 func notPartitioned(tables []string) error {
@@ -386,7 +429,11 @@ func ensureTableRange(ctx context.Context, db *gorm.DB, interval PartitionInterv
 			continue
 		}
 		name := interval.partitionName(table, lo)
-		if err := withLockRetry(ctx, func() error { return createPartition(ctx, db, parent, name, lo, hi) }); err != nil {
+		err := withLockRetry(ctx, func() error { return createPartition(ctx, db, parent, name, lo, hi) })
+		if errors.Is(err, errPartitionBusy) {
+			return created, nil // another instance is at it
+		}
+		if err != nil {
 			return created, err
 		}
 		created = append(created, name)
@@ -404,6 +451,10 @@ func covered(have []Partition, lo, hi time.Time) bool {
 	return false
 }
 
+// errPartitionBusy is createPartition's error when another session holds
+// the partition lock.
+var errPartitionBusy = errors.New("audit: another instance is creating partitions")
+
 // createPartition creates name for [lo, hi) apart from parent, moves into
 // it the rows of parent's DEFAULT partition in that range, and attaches
 // it, in one transaction.
@@ -417,7 +468,7 @@ func createPartition(ctx context.Context, db *gorm.DB, parent, name string, lo, 
 			return err
 		}
 		if !got {
-			return nil // another instance is at it
+			return errPartitionBusy
 		}
 		if kind, err := relkind(tx, name); err != nil || kind != 0 {
 			return err // created meanwhile

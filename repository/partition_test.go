@@ -114,7 +114,7 @@ func TestPartitionedRowsLandInTheirPartitionAndDefaultCatchesTheRest(t *testing.
 	now := time.Now().UTC()
 	b := agedBatch(2, now)
 	write(t, db, b)
-	old := agedBatch(1, now.AddDate(-1, 0, 0))   // no partition a year ago
+	old := agedBatch(1, now.AddDate(-1, 0, 0))    // no partition a year ago
 	future := agedBatch(1, now.AddDate(0, 0, 30)) // nor a month ahead
 	write(t, db, old)
 	write(t, db, future)
@@ -179,8 +179,8 @@ func TestPartitionedRetentionDropsOldPartitionsKeepsNew(t *testing.T) {
 	for i := 0; i <= 9; i++ {
 		write(t, db, agedBatch(3, today.AddDate(0, 0, -i).Add(time.Hour)))
 	}
-	write(t, db, agedBatch(2, now.AddDate(0, -6, 0)))  // DEFAULT, older than the limit
-	write(t, db, agedBatch(2, now.AddDate(0, 1, 0)))   // DEFAULT, newer
+	write(t, db, agedBatch(2, now.AddDate(0, -6, 0))) // DEFAULT, older than the limit
+	write(t, db, agedBatch(2, now.AddDate(0, 1, 0)))  // DEFAULT, newer
 	require.Equal(t, int64(34), rowsOf(t, db, repository.Requests, ""))
 
 	// Keep 3 days: the partitions that end before now-3d go whole; the
@@ -234,4 +234,83 @@ func TestPartitioningOnSQLiteIsMigrate(t *testing.T) {
 	ok, err := repository.IsPartitioned(context.Background(), db, repository.Requests)
 	require.NoError(t, err)
 	assert.False(t, ok)
+}
+
+func TestConvertToPartitionedWhileWriting(t *testing.T) {
+	db := testdb.Open(t, testdb.Postgres(t))
+	ctx := context.Background()
+	now := time.Now().UTC()
+	for i := 0; i < 5; i++ {
+		write(t, db, agedBatch(40, now.AddDate(0, 0, -i)))
+	}
+	write(t, db, agedBatch(3, now.AddDate(0, -4, 0))) // monthly partitions for the history
+
+	// The application goes on writing during the conversion.
+	stop := make(chan struct{})
+	wrote := make(chan int)
+	go func() {
+		n := 0
+		defer func() { wrote <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if (repository.GormStore{DB: db}).WriteBatch(ctx, agedBatch(5, time.Now())) != nil {
+				return
+			}
+			n += 5
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	var copied int64
+	res, err := repository.ConvertToPartitioned(ctx, db, repository.ConvertOptions{
+		Partitioning: daily, BatchRows: 37, Progress: func(_ repository.Kind, n int64) { copied += n }})
+	time.Sleep(50 * time.Millisecond) // some writes after the swap too
+	close(stop)
+	during := <-wrote
+	require.NoError(t, err)
+	assert.Positive(t, during)
+	assert.GreaterOrEqual(t, res.Copied[repository.Requests], int64(203), "the rows written before the mirror trigger")
+	var sum int64
+	for _, n := range res.Copied {
+		sum += n
+	}
+	assert.Equal(t, sum, copied, "progress saw every copied row")
+	assert.Len(t, res.Kept, 5)
+
+	want := int64(203 + during)
+	for _, k := range repository.Kinds() {
+		ok, err := repository.IsPartitioned(ctx, db, k)
+		require.NoError(t, err)
+		assert.True(t, ok, "%s partitioned", k)
+	}
+	assert.Equal(t, want, rowsOf(t, db, repository.Requests, ""), "every row, none twice")
+	var distinct int64
+	require.NoError(t, db.Raw("SELECT count(DISTINCT id) FROM audit_request_events").Scan(&distinct).Error)
+	assert.Equal(t, want, distinct)
+	assert.Equal(t, 4*want, rowsOf(t, db, repository.Registrations, ""))
+	got := partitionOf(t, db, "audit_request_events")
+	assert.Equal(t, int64(40), got["audit_request_events_p"+now.AddDate(0, 0, -3).Format("20060102")])
+	_, hasDefault := got["audit_request_events_default"]
+	assert.False(t, hasDefault, "the oldest day has its partition too")
+
+	// The indexes kept their names; the old table is kept aside.
+	var idx int64
+	require.NoError(t, db.Raw(`SELECT count(*) FROM pg_indexes WHERE tablename = 'audit_request_events' AND indexname IN
+		('audit_request_events_pkey', 'idx_audit_request_events_datetime', 'idx_audit_request_events_user_id', 'idx_audit_request_events_url')`).Scan(&idx).Error)
+	assert.Equal(t, int64(4), idx)
+	var kept int64
+	require.NoError(t, db.Raw("SELECT count(*) FROM audit_request_events_unpartitioned").Scan(&kept).Error)
+	assert.GreaterOrEqual(t, kept, int64(203))
+
+	// Now the partitioned trail opens it, and a second conversion does nothing.
+	require.NoError(t, repository.MigratePartitioned(db, daily))
+	require.NoError(t, repository.CheckMigrated(db))
+	res, err = repository.ConvertToPartitioned(ctx, db, repository.ConvertOptions{Partitioning: daily})
+	require.NoError(t, err)
+	assert.Empty(t, res.Copied)
+	write(t, db, agedBatch(1, now))
+	assert.Equal(t, want+1, rowsOf(t, db, repository.Requests, ""))
 }
