@@ -36,7 +36,7 @@ postgres:// URL (or a key=value string with host=).`,
 	root.PersistentFlags().StringVar(&g.dsn, "dsn", os.Getenv(dsnEnv), "audit database: a SQLite file or a postgres:// URL (default $"+dsnEnv+", else "+repository.DefaultSQLitePath+")")
 	root.PersistentFlags().DurationVar(&g.progressInterval, "progress-interval", 5*time.Second, "time between two progress lines when stderr is not a terminal")
 	_ = root.PersistentFlags().MarkHidden("progress-interval")
-	root.AddCommand(newMigrateCommand(g), newPurgeCommand(g), newExportCommand(g), newStatsCommand(g), newSpoolCommand(g))
+	root.AddCommand(newMigrateCommand(g), newPurgeCommand(g), newExportCommand(g), newStatsCommand(g), newSpoolCommand(g), newPartitionCommand(g))
 	return root
 }
 
