@@ -30,6 +30,17 @@ func openPartitioned(t *testing.T, p repository.Partitioning) *gorm.DB {
 	return db
 }
 
+// openPlain opens a new PostgreSQL audit database migrated unpartitioned,
+// whatever AUDIT_TEST_PARTITIONING says.
+func openPlain(t *testing.T) *gorm.DB {
+	t.Helper()
+	db := openPartitioned(t, repository.Partitioning{})
+	ok, err := repository.IsPartitioned(context.Background(), db, repository.Requests)
+	require.NoError(t, err)
+	require.False(t, ok)
+	return db
+}
+
 func day(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 
 // partitionOf counts the rows of table per partition that holds them.
@@ -212,7 +223,7 @@ func TestPartitionedRetentionDropsOldPartitionsKeepsNew(t *testing.T) {
 }
 
 func TestPartitioningRefusesAnUnpartitionedDatabase(t *testing.T) {
-	db := testdb.Open(t, testdb.Postgres(t))
+	db := openPlain(t)
 	err := repository.MigratePartitioned(db, daily)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, repository.ErrNotPartitioned), err)
@@ -237,7 +248,7 @@ func TestPartitioningOnSQLiteIsMigrate(t *testing.T) {
 }
 
 func TestConvertToPartitionedWhileWriting(t *testing.T) {
-	db := testdb.Open(t, testdb.Postgres(t))
+	db := openPlain(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
 	for i := 0; i < 5; i++ {
