@@ -65,7 +65,7 @@ func (e *Event) setLogin(status, userID, username, reason string) {
 	// The request already ended (a goroutine outlived it): the row cannot
 	// join the request's batch, so it is recorded on its own.
 	b := &entities.Batch{Logins: []entities.LoginEvent{e.trail.loginRow(e.id, rec, "")}}
-	if err := e.trail.Record(context.Background(), b); err != nil {
+	if err := e.trail.record(context.Background(), b); err != nil {
 		e.trail.log.Error("audit: login event recorded after its request ended was not accepted", "request_id", e.id.String(), "error", err)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	audit "github.com/gin-audit-trail/audit"
-	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/tcpproxy"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/process"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,10 +40,6 @@ func proxiedPostgres(t *testing.T) (direct, viaProxy string, p *tcpproxy.Proxy) 
 	p.Cut()
 	u.Host = p.Addr
 	return direct, u.String(), p
-}
-
-func oneRequest() *entities.Batch {
-	return &entities.Batch{Requests: []entities.RequestEvent{{ID: entities.NewID(), Datetime: time.Now().UTC(), Method: "GET", URL: "/api/x"}}}
 }
 
 // Open does not need the audit database, whether it opens the DSN itself
@@ -78,7 +74,8 @@ func TestOpenWhileDatabaseDown(t *testing.T) {
 			t.Cleanup(func() { _ = trail.Close(context.Background()) })
 			assert.False(t, trail.DatabaseState().Connected)
 
-			require.NoError(t, trail.Record(context.Background(), oneRequest()), "a synchronous write is fsync'd to the spool")
+			run := trail.StartProcess(process.Definition{Name: "nightly import"}, "job")
+			require.NoError(t, run.End(context.Background()), "a synchronous write is fsync'd to the spool")
 			require.EqualValues(t, 1, trail.Stats().Spooled)
 
 			require.NoError(t, proxy.Restore())
@@ -87,7 +84,7 @@ func TestOpenWhileDatabaseDown(t *testing.T) {
 				return trail.DatabaseState().Connected && st.Replayed == 1 && !st.Degraded
 			}, 30*time.Second, 20*time.Millisecond, "not replayed after the database returned: %+v", trail.Stats())
 			var n int64
-			require.NoError(t, testdb.Open(t, direct).Table("audit_request_events").Count(&n).Error)
+			require.NoError(t, testdb.Open(t, direct).Table("audit_process_events").Count(&n).Error)
 			assert.EqualValues(t, 1, n)
 		})
 	}

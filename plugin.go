@@ -25,6 +25,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/redact"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -37,8 +38,8 @@ type Trail struct {
 	policy  *policy
 	db      *gorm.DB
 	ownDB   bool // opened from Options.DSN, closed by Close
-	conn    *repository.ConnectingStore
-	writer  *repository.Writer
+	conn    *writer.ConnectingStore
+	writer  *writer.Writer
 	retain  *repository.Retainer        // nil without Options.Retention
 	keeper  *repository.PartitionKeeper // nil without Options.Partitioning (partitioning.go)
 	sync    bool
@@ -75,7 +76,7 @@ func Open(opts Options) (*Trail, error) {
 		t.ownDB = true
 	}
 	part := partitioning(opts, t.db, t.log) // partitioning.go
-	t.conn = repository.NewConnectingStore(t.db, repository.GormStore{DB: t.db}, repository.ConnectConfig{
+	t.conn = writer.NewConnectingStore(t.db, writer.GormStore{DB: t.db}, writer.ConnectConfig{
 		Migrate:        !opts.SkipMigration,
 		Partitioning:   part,
 		AttemptTimeout: opts.ConnectTimeout,
@@ -104,7 +105,7 @@ func Open(opts Options) (*Trail, error) {
 		wc.Logger = t.log
 	}
 	wc.Spool = spoolConfig(opts, t.db)
-	if t.writer, err = repository.OpenWriter(t.conn, wc); err != nil {
+	if t.writer, err = writer.OpenWriter(t.conn, wc); err != nil {
 		_ = t.writer.Close(context.Background())
 		_ = t.conn.Close(context.Background())
 		t.closeDB()
@@ -194,12 +195,12 @@ func (t *Trail) closeDB() {
 	}
 }
 
-// Record writes rows that belong to no request (for example a process run
+// record writes rows that belong to no request (for example a process run
 // by a background job), with their secrets masked as a request's are. It
 // queues them like request events, or waits for
 // the commit when the trail is synchronous, and reports whether they were
 // accepted (in synchronous mode: committed).
-func (t *Trail) Record(ctx context.Context, b *entities.Batch) error {
+func (t *Trail) record(ctx context.Context, b *entities.Batch) error {
 	t.cleanBatch(b, &redact.Echoes{})
 	if t.sync {
 		return t.writer.Write(ctx, b)

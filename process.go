@@ -51,7 +51,7 @@ func (t *Trail) StartProcess(def process.Definition, userID string) *process.Run
 type trailSink struct{ t *Trail }
 
 func (s trailSink) Record(ctx context.Context, b *entities.Batch) error {
-	return s.t.Record(ctx, b)
+	return s.t.record(ctx, b)
 }
 
 // requestProcess ties a run to its request.
@@ -93,7 +93,7 @@ func (p *requestProcess) Record(ctx context.Context, rows *entities.Batch) error
 	user := p.user
 	p.mu.Unlock()
 	stampUser(rows, user)
-	return p.ev.trail.Record(ctx, rows)
+	return p.ev.trail.record(ctx, rows)
 }
 
 func requestUser(b *entities.Batch) string {

@@ -10,6 +10,7 @@ import (
 
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/process"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
@@ -51,7 +52,7 @@ func ExampleEvent_StartProcess() {
 	r.ServeHTTP(w, httptest.NewRequest("POST", "/api/product/", nil))
 
 	id, _ := entities.ParseID(w.Header().Get("X-Audit-Process-Id"))
-	p, err := repository.LoadProcess(context.Background(), trail.DB(), id)
+	p, err := query.LoadProcess(context.Background(), trail.DB(), id)
 	if err != nil {
 		panic(err)
 	}
@@ -91,7 +92,7 @@ func ExampleTrail_StartProcess() {
 
 	_ = trail.Close(context.Background()) // drains the queue
 	db, _ := repository.Open(filepath.Join(dir, "audit.sqlite3"))
-	p, err := repository.LoadProcess(context.Background(), db, id)
+	p, err := query.LoadProcess(context.Background(), db, id)
 	if err != nil {
 		panic(err)
 	}

@@ -10,9 +10,9 @@ import (
 
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/process"
-	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -57,7 +57,7 @@ func (e *procEnv) process(id string) *entities.ProcessDetail {
 	e.t.Helper()
 	pid, err := entities.ParseID(id)
 	require.NoError(e.t, err)
-	p, err := repository.LoadProcess(context.Background(), e.db, pid)
+	p, err := query.LoadProcess(context.Background(), e.db, pid)
 	require.NoError(e.t, err)
 	return p
 }
@@ -205,7 +205,7 @@ func TestBackgroundJobProcess(t *testing.T) {
 		require.Equal(t, entities.OutcomeFailed, p.Outcome())
 		require.Zero(t, env.count(&entities.RequestEvent{}))
 
-		got, err := repository.CountProcesses(context.Background(), env.db, repository.ProcessFilter{Background: true, CreatedBy: "cron-42"})
+		got, err := query.CountProcesses(context.Background(), env.db, query.ProcessFilter{Background: true, CreatedBy: "cron-42"})
 		require.NoError(t, err)
 		require.Equal(t, int64(1), got)
 	})

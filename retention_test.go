@@ -8,6 +8,7 @@ import (
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 )
@@ -24,7 +25,7 @@ func TestTrailEnforcesRetention(t *testing.T) {
 		now := time.Now().UTC()
 		oldRow := entities.RequestEvent{ID: entities.NewID(), Datetime: now.Add(-48 * time.Hour), Method: "GET", URL: "/api/old"}
 		newRow := entities.RequestEvent{ID: entities.NewID(), Datetime: now.Add(-time.Hour), Method: "GET", URL: "/api/new"}
-		require.NoError(t, repository.GormStore{DB: trail.DB()}.WriteBatch(context.Background(),
+		require.NoError(t, writer.GormStore{DB: trail.DB()}.WriteBatch(context.Background(),
 			&entities.Batch{Requests: []entities.RequestEvent{oldRow, newRow}}))
 
 		urls := func() []string {

@@ -23,9 +23,9 @@ import (
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/example/demo"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/internal/testlog"
-	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -443,7 +443,7 @@ func TestEndpointsAreGroupedByRouteTemplate(t *testing.T) {
 		assert.Equal(t, "/api/product/12/", rows[0].URL)
 		assert.Empty(t, rows[3].Route, "no route matched the 404")
 
-		stats, err := repository.EndpointStats(context.Background(), h.db, repository.EndpointFilter{})
+		stats, err := query.EndpointStats(context.Background(), h.db, query.EndpointFilter{})
 		require.NoError(t, err)
 		require.Len(t, stats, 2)
 		assert.Equal(t, "/api/product/:id/", stats[0].URL)
@@ -477,7 +477,7 @@ func TestTwoTrailsOnOneAuditDatabase(t *testing.T) {
 	require.NoError(t, a.trail.Close(context.Background()))
 	assert.Len(t, b.rows(), 2, "both trails write to the shared audit database")
 	// During an outage each would spool into its own slot
-	// (repository.TestWritersSharingASpoolDirUseSeparateSlots).
+	// (writer.TestWritersSharingASpoolDirUseSeparateSlots).
 }
 
 func TestFormBodiesHaveSecretFieldsMasked(t *testing.T) {

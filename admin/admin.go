@@ -41,6 +41,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -93,7 +94,7 @@ type Config struct {
 	// Title is shown in the viewer's header. Default "Audit trail".
 	Title string
 	// PageSize is the default number of rows per list page (limit=
-	// overrides it, up to repository.MaxListLimit). Default 50.
+	// overrides it, up to query.MaxListLimit). Default 50.
 	PageSize int
 	// UserName names a user id for display, as the Django admin shows the
 	// user rather than its primary key: the viewer shows the name, every
@@ -163,8 +164,8 @@ func (c Config) withDefaults() Config {
 	if c.PageSize <= 0 {
 		c.PageSize = 50
 	}
-	if c.PageSize > repository.MaxListLimit {
-		c.PageSize = repository.MaxListLimit
+	if c.PageSize > query.MaxListLimit {
+		c.PageSize = query.MaxListLimit
 	}
 	if c.MaxReportRows <= 0 {
 		c.MaxReportRows = 10000

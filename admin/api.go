@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -43,7 +44,7 @@ func (h *handlers) apiProcess(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	d, err := repository.LoadProcess(c.Request.Context(), h.db, id)
+	d, err := query.LoadProcess(c.Request.Context(), h.db, id)
 	if err != nil {
 		fail(c, err)
 		return
@@ -150,6 +151,6 @@ func (h *handlers) endpointStats(c *gin.Context) (url.Values, []entities.Endpoin
 	if p.err != nil {
 		return q, nil, p.err
 	}
-	stats, err := repository.EndpointStats(c.Request.Context(), h.db, f)
+	stats, err := query.EndpointStats(c.Request.Context(), h.db, f)
 	return q, stats, err
 }

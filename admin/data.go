@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gin-audit-trail/audit/entities"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"gorm.io/gorm"
 )
 
@@ -57,11 +57,11 @@ type requestDetail struct {
 }
 
 func (h *handlers) requestDetail(ctx context.Context, id entities.ID) (*requestDetail, error) {
-	r, err := repository.FindRequest(ctx, h.db, id)
+	r, err := query.FindRequest(ctx, h.db, id)
 	if err != nil {
 		return nil, err
 	}
-	logins, err := repository.LoginsOfRequest(ctx, h.db, id)
+	logins, err := query.LoginsOfRequest(ctx, h.db, id)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (h *handlers) requestDetail(ctx context.Context, id entities.ID) (*requestD
 	if d.Logins == nil {
 		d.Logins = []entities.LoginEvent{}
 	}
-	for p, err := range repository.StreamProcesses(ctx, h.db, repository.ProcessFilter{RequestID: &id, Limit: 1000}) {
+	for p, err := range query.StreamProcesses(ctx, h.db, query.ProcessFilter{RequestID: &id, Limit: 1000}) {
 		if err != nil {
 			return nil, err
 		}

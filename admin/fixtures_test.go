@@ -18,7 +18,7 @@ import (
 	"github.com/gin-audit-trail/audit/admin"
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -82,7 +82,7 @@ func seed(t *testing.T, db *gorm.DB) fixture {
 		entities.RegistrationEvent{ID: entities.NewID(), Datetime: fx.process.Datetime, StepID: s2.ID, Success: false, Name: "código duplicado"},
 		entities.RegistrationEvent{ID: entities.NewID(), Datetime: fx.pending.Datetime, StepID: s3.ID, Success: true, Name: "item 1"},
 	)
-	require.NoError(t, repository.GormStore{DB: db}.WriteBatch(context.Background(), b))
+	require.NoError(t, writer.GormStore{DB: db}.WriteBatch(context.Background(), b))
 	fx.requests = b.Requests
 	return fx
 }

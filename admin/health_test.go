@@ -12,9 +12,9 @@ import (
 
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/admin"
-	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/tcpproxy"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/process"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
@@ -112,8 +112,8 @@ func TestHealthReportsReadOnlySQLite(t *testing.T) {
 	require.NoError(t, admin.Mount(r.Group("/admin/audit"), trail, admin.Config{Public: true}))
 	assert.Equal(t, "ok", healthWithin(t, r, http.StatusOK, 10*time.Second).Database, "nothing written yet")
 
-	b := &entities.Batch{Requests: []entities.RequestEvent{{ID: entities.NewID(), Datetime: time.Now().UTC(), Method: "GET", URL: "/api/x"}}}
-	require.NoError(t, trail.Record(context.Background(), b), "the spool takes what the database refuses")
+	run := trail.StartProcess(process.Definition{Name: "nightly import"}, "job")
+	require.NoError(t, run.End(context.Background()), "the spool takes what the database refuses")
 	require.EqualValues(t, 1, trail.Stats().Spooled)
 
 	h := healthWithin(t, r, http.StatusServiceUnavailable, 10*time.Second)

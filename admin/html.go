@@ -5,7 +5,7 @@ import (
 	"net/url"
 
 	"github.com/gin-audit-trail/audit/entities"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-gonic/gin"
 )
 
@@ -36,7 +36,7 @@ func (h *handlers) processPage(c *gin.Context) {
 		h.renderError(c, "processes", nil, err)
 		return
 	}
-	d, err := repository.LoadProcess(c.Request.Context(), h.db, id)
+	d, err := query.LoadProcess(c.Request.Context(), h.db, id)
 	if err != nil {
 		h.renderError(c, "processes", nil, err)
 		return

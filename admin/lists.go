@@ -8,8 +8,8 @@ import (
 	"slices"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/pdf"
-	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 )
@@ -35,25 +35,25 @@ type listSpec[F, T, V any] struct {
 	pdf         gin.HandlerFunc // a PDF route of its own (processes: also id=)
 }
 
-type pager[F, T any] func(ctx context.Context, db *gorm.DB, f F, o repository.ListOptions) (repository.ListPage[T], error)
+type pager[F, T any] func(ctx context.Context, db *gorm.DB, f F, o query.ListOptions) (query.ListPage[T], error)
 
-type streamer[F, T any] func(ctx context.Context, db *gorm.DB, f F, o repository.ListOptions, max int) iter.Seq2[*T, error]
+type streamer[F, T any] func(ctx context.Context, db *gorm.DB, f F, o query.ListOptions, max int) iter.Seq2[*T, error]
 
 // makeList builds the handlers of s: one helper for every HTML list, one
 // for every JSON list, one for every list report.
 func makeList[F, T, V any](h *handlers, s listSpec[F, T, V]) list {
-	read := func(c *gin.Context) (repository.ListPage[V], error) {
+	read := func(c *gin.Context) (query.ListPage[V], error) {
 		p := newParams(c.Request.URL.Query(), slices.Concat(s.params, pageParams)...)
 		f, o := s.filter(p), p.list(h.cfg.PageSize)
 		if p.err != nil {
-			return repository.ListPage[V]{}, p.err
+			return query.ListPage[V]{}, p.err
 		}
 		ctx := c.Request.Context()
 		rows, err := s.page(ctx, h.db, f, o)
 		if err != nil {
-			return repository.ListPage[V]{}, err
+			return query.ListPage[V]{}, err
 		}
-		out := repository.ListPage[V]{Items: make([]V, len(rows.Items)), Next: rows.Next}
+		out := query.ListPage[V]{Items: make([]V, len(rows.Items)), Next: rows.Next}
 		for i := range rows.Items {
 			out.Items[i] = s.view(ctx, h, &rows.Items[i])
 		}
@@ -128,40 +128,40 @@ type registrationItem struct {
 // lists are the admin's lists.
 func (h *handlers) lists() []list {
 	return []list{
-		makeList(h, listSpec[repository.RequestFilter, entities.RequestEvent, requestItem]{
+		makeList(h, listSpec[query.RequestFilter, entities.RequestEvent, requestItem]{
 			name: "requests", title: "Requests", params: requestParams,
-			filter: (*params).requestFilter, page: repository.ListRequests,
+			filter: (*params).requestFilter, page: query.ListRequests,
 			view: func(ctx context.Context, h *handlers, r *entities.RequestEvent) requestItem {
 				return requestItem{*r, h.users.name(ctx, r.UserID)}
 			},
-			stream: repository.StreamRequests, report: pdf.WriteRequestReport, reportTitle: "Request report",
+			stream: query.StreamRequests, report: pdf.WriteRequestReport, reportTitle: "Request report",
 		}),
-		makeList(h, listSpec[repository.LoginFilter, entities.LoginRow, loginItem]{
+		makeList(h, listSpec[query.LoginFilter, entities.LoginRow, loginItem]{
 			name: "logins", title: "Logins", params: loginParams,
-			filter: (*params).loginFilter, page: repository.ListLogins,
+			filter: (*params).loginFilter, page: query.ListLogins,
 			view: func(ctx context.Context, h *handlers, l *entities.LoginRow) loginItem {
 				return loginItem{*l, h.users.name(ctx, l.UserID)}
 			},
-			stream: repository.StreamLogins, report: pdf.WriteLoginReport, reportTitle: "Login report",
+			stream: query.StreamLogins, report: pdf.WriteLoginReport, reportTitle: "Login report",
 		}),
-		makeList(h, listSpec[repository.ProcessFilter, entities.ProcessDetail, processView]{
+		makeList(h, listSpec[query.ProcessFilter, entities.ProcessDetail, processView]{
 			name: "processes", title: "Processes", params: processParams,
-			filter: (*params).processFilter, page: repository.ListProcesses,
+			filter: (*params).processFilter, page: query.ListProcesses,
 			view: func(ctx context.Context, h *handlers, p *entities.ProcessDetail) processView {
 				return h.processView(ctx, p)
 			},
 			pdf: h.pdfProcesses,
 		}),
-		makeList(h, listSpec[repository.StepFilter, entities.StepRow, stepItem]{
+		makeList(h, listSpec[query.StepFilter, entities.StepRow, stepItem]{
 			name: "steps", title: "Steps", params: stepParams,
-			filter: (*params).stepFilter, page: repository.ListSteps,
+			filter: (*params).stepFilter, page: query.ListSteps,
 			view: func(ctx context.Context, h *handlers, s *entities.StepRow) stepItem {
 				return stepItem{*s, h.users.name(ctx, s.CreatedBy)}
 			},
 		}),
-		makeList(h, listSpec[repository.RegistrationFilter, entities.RegistrationRow, registrationItem]{
+		makeList(h, listSpec[query.RegistrationFilter, entities.RegistrationRow, registrationItem]{
 			name: "registrations", title: "Registrations", params: registrationParams,
-			filter: (*params).registrationFilter, page: repository.ListRegistrations,
+			filter: (*params).registrationFilter, page: query.ListRegistrations,
 			view: func(ctx context.Context, h *handlers, r *entities.RegistrationRow) registrationItem {
 				return registrationItem{*r, h.users.name(ctx, r.CreatedBy)}
 			},

@@ -6,12 +6,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/admin"
-	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/process"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -123,8 +122,8 @@ func TestHealthWarnsOfPastLossesWithoutStayingDegraded(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, trail.Close(context.Background()))
 	// A row offered after Close is refused and counted as dropped.
-	lost := &entities.Batch{Requests: []entities.RequestEvent{{ID: entities.NewID(), Datetime: time.Now(), Method: "GET", URL: "/api/late/"}}}
-	require.Error(t, trail.Record(context.Background(), lost))
+	late := trail.StartProcess(process.Definition{Name: "late job"}, "job")
+	require.Error(t, late.End(context.Background()))
 
 	r := gin.New()
 	require.NoError(t, admin.Mount(r.Group("/admin/audit"), trail, admin.Config{Public: true}))

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/query"
 )
 
 // badParam is a client error in the query string: answered with 400 and
@@ -80,8 +80,8 @@ var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T
 
 // timeRange reads from= (inclusive) and to= (exclusive; a bare day is
 // inclusive: to=2025-03-01 means before 2025-03-02).
-func (p *params) timeRange() repository.TimeRange {
-	var r repository.TimeRange
+func (p *params) timeRange() query.TimeRange {
+	var r query.TimeRange
 	r.From = p.time("from", false)
 	r.To = p.time("to", true)
 	if !r.From.IsZero() && !r.To.IsZero() && !r.From.Before(r.To) {
@@ -111,18 +111,18 @@ func (p *params) time(name string, endOfDay bool) time.Time {
 }
 
 // list reads limit, after and order.
-func (p *params) list(defaultLimit int) repository.ListOptions {
-	o := repository.ListOptions{Limit: defaultLimit}
+func (p *params) list(defaultLimit int) query.ListOptions {
+	o := query.ListOptions{Limit: defaultLimit}
 	if s := p.str("limit", 10); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > repository.MaxListLimit {
-			p.fail(badf("limit: must be a number from 1 to %d", repository.MaxListLimit))
+		if err != nil || n < 1 || n > query.MaxListLimit {
+			p.fail(badf("limit: must be a number from 1 to %d", query.MaxListLimit))
 		} else {
 			o.Limit = n
 		}
 	}
 	if s := p.str("after", 200); s != "" {
-		c, err := repository.ParseListCursor(s)
+		c, err := query.ParseListCursor(s)
 		if err != nil {
 			p.fail(badf("after: %v", err))
 		} else {
@@ -136,13 +136,13 @@ func (p *params) list(defaultLimit int) repository.ListOptions {
 // requestFilter reads method, status, user, ip, url, url_match, from, to.
 var requestParams = []string{"method", "status", "user", "ip", "url", "url_match", "from", "to"}
 
-func (p *params) requestFilter() repository.RequestFilter {
-	f := repository.RequestFilter{
+func (p *params) requestFilter() query.RequestFilter {
+	f := query.RequestFilter{
 		Method:    strings.ToUpper(p.str("method", 32)),
 		UserID:    p.str("user", 255),
 		IPAddress: p.str("ip", 64),
 		URL:       p.str("url", 2048),
-		URLMatch:  p.oneOf("url_match", repository.URLPrefix, repository.URLContains),
+		URLMatch:  p.oneOf("url_match", query.URLPrefix, query.URLContains),
 		Time:      p.timeRange(),
 	}
 	for _, r := range f.Method {
@@ -182,8 +182,8 @@ var loginStatuses = map[string]string{
 	"failed": entities.LoginFailed,
 }
 
-func (p *params) loginFilter() repository.LoginFilter {
-	f := repository.LoginFilter{User: p.str("user", 255), IPAddress: p.str("ip", 64), URL: p.str("url", 2048),
+func (p *params) loginFilter() query.LoginFilter {
+	f := query.LoginFilter{User: p.str("user", 255), IPAddress: p.str("ip", 64), URL: p.str("url", 2048),
 		Search: p.str("search", 255), Time: p.timeRange()}
 	if lo, hi := p.status("code"); lo != hi {
 		p.fail(badf("code: give one status code, such as 401"))
@@ -204,8 +204,8 @@ var processParams = []string{"name", "search", "user", "success", "outcome", "re
 
 // processFilter reads name, search, user, success (true/false), outcome
 // (success/failed/pending), request (a request id), from, to.
-func (p *params) processFilter() repository.ProcessFilter {
-	f := repository.ProcessFilter{
+func (p *params) processFilter() query.ProcessFilter {
+	f := query.ProcessFilter{
 		Name:      p.str("name", 255),
 		Search:    p.str("search", 255),
 		CreatedBy: p.str("user", 255),
@@ -240,16 +240,16 @@ func (p *params) sameOutcome(have, want entities.Outcome) entities.Outcome {
 var stepParams = []string{"process", "search", "success", "from", "to"}
 
 // stepFilter reads process (an id), search, success (true/false), from, to.
-func (p *params) stepFilter() repository.StepFilter {
-	return repository.StepFilter{ProcessID: p.id("process"), Search: p.str("search", 255), Success: p.success(), Time: p.timeRange()}
+func (p *params) stepFilter() query.StepFilter {
+	return query.StepFilter{ProcessID: p.id("process"), Search: p.str("search", 255), Success: p.success(), Time: p.timeRange()}
 }
 
 var registrationParams = []string{"process", "step", "search", "success", "from", "to"}
 
 // registrationFilter reads process and step (ids), search, success, from,
 // to.
-func (p *params) registrationFilter() repository.RegistrationFilter {
-	return repository.RegistrationFilter{ProcessID: p.id("process"), StepID: p.id("step"), Search: p.str("search", 255),
+func (p *params) registrationFilter() query.RegistrationFilter {
+	return query.RegistrationFilter{ProcessID: p.id("process"), StepID: p.id("step"), Search: p.str("search", 255),
 		Success: p.success(), Time: p.timeRange()}
 }
 
@@ -303,8 +303,8 @@ func withDefaultPeriod(q url.Values) url.Values {
 }
 
 // endpointFilter reads method, url, from, to and limit.
-func (p *params) endpointFilter() repository.EndpointFilter {
-	f := repository.EndpointFilter{Method: strings.ToUpper(p.str("method", 32)), URL: p.str("url", 2048), Time: p.timeRange()}
+func (p *params) endpointFilter() query.EndpointFilter {
+	f := query.EndpointFilter{Method: strings.ToUpper(p.str("method", 32)), URL: p.str("url", 2048), Time: p.timeRange()}
 	if s := p.str("limit", 10); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1000 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,7 +31,7 @@ func TestAPIOnPartitionedTables(t *testing.T) {
 	_, err = repository.EnsurePartitions(context.Background(), db, daily, base)
 	require.NoError(t, err)
 	fx := seed(t, db)
-	require.NoError(t, repository.GormStore{DB: db}.WriteBatch(context.Background(), &entities.Batch{Requests: []entities.RequestEvent{
+	require.NoError(t, writer.GormStore{DB: db}.WriteBatch(context.Background(), &entities.Batch{Requests: []entities.RequestEvent{
 		{ID: entities.NewID(), Datetime: base.AddDate(-1, 0, 0), Method: "GET", URL: "/api/old/", StatusCode: 200}}}))
 	h := server(t, db)
 

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/pdf"
-	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 )
 
@@ -72,8 +72,8 @@ func (h *handlers) meta(title string, q url.Values, capped bool) pdf.Meta {
 }
 
 // reportOrder reads order= for a report (newest first by default).
-func reportOrder(p *params) repository.ListOptions {
-	return repository.ListOptions{Ascending: p.oneOf("order", "desc", "asc") == "asc"}
+func reportOrder(p *params) query.ListOptions {
+	return query.ListOptions{Ascending: p.oneOf("order", "desc", "asc") == "asc"}
 }
 
 // pdfProcesses reports one process (id=) or the processes matching the
@@ -94,7 +94,7 @@ func (h *handlers) pdfProcesses(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	if one != nil {
-		d, err := repository.LoadProcess(ctx, h.db, *one)
+		d, err := query.LoadProcess(ctx, h.db, *one)
 		if err != nil {
 			fail(c, err)
 			return
@@ -113,7 +113,7 @@ func (h *handlers) pdfProcesses(c *gin.Context) {
 	meta := h.meta("Process report", q, true)
 	meta.UserName = h.users.forReport(ctx)
 	report(c, "audit-processes", func(w *pdfWriter) error {
-		return pdf.WriteProcessReport(w, meta, repository.StreamProcesses(ctx, h.db, f))
+		return pdf.WriteProcessReport(w, meta, query.StreamProcesses(ctx, h.db, f))
 	})
 }
 

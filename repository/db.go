@@ -1,10 +1,3 @@
-// Package repository owns the audit database: opening it, migrating the
-// audit tables, writing batches of events in the background, and the read
-// queries used by the admin routes and PDF reports.
-//
-// The audit database is separate from the application's (the rule of
-// drf-audit-trail's database router): nothing here migrates or writes any
-// other database.
 package repository
 
 import (

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 )
 
@@ -21,7 +23,7 @@ func ExampleRunRetention() {
 
 	now := time.Now().UTC()
 	day := 24 * time.Hour
-	_ = repository.GormStore{DB: db}.WriteBatch(context.Background(), &entities.Batch{Requests: []entities.RequestEvent{
+	_ = writer.GormStore{DB: db}.WriteBatch(context.Background(), &entities.Batch{Requests: []entities.RequestEvent{
 		{ID: entities.NewID(), Datetime: now.Add(-100 * day), Method: "GET", URL: "/api/old/"},
 		{ID: entities.NewID(), Datetime: now.Add(-1 * day), Method: "GET", URL: "/api/recent/"},
 	}})
@@ -31,7 +33,7 @@ func ExampleRunRetention() {
 		fmt.Println(err)
 		return
 	}
-	left, _ := repository.CountRows(context.Background(), db, repository.Requests, time.Time{}, time.Time{})
+	left, _ := query.CountRows(context.Background(), db, repository.Requests, time.Time{}, time.Time{})
 	fmt.Printf("deleted %d request events, %d left\n", res.Deleted[repository.Requests], left)
 	// Output: deleted 1 request events, 1 left
 }

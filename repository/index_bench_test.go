@@ -8,7 +8,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"gorm.io/gorm"
 )
 
@@ -41,7 +41,7 @@ func BenchmarkIndexCost(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				store := repository.GormStore{DB: db}
+				store := writer.GormStore{DB: db}
 				batches := make([]*entities.Batch, b.N)
 				for i := range batches {
 					batches[i] = &entities.Batch{Requests: make([]entities.RequestEvent, 1000)}

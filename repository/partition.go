@@ -288,7 +288,7 @@ func CheckPartitioning(db *gorm.DB, p Partitioning) error {
 // so every partition gets them).
 func createPartitionedTable(tx *gorm.DB, kind Kind, name string, withDefault bool) error {
 	stmt := &gorm.Statement{DB: tx}
-	if err := stmt.Parse(kind.model()); err != nil {
+	if err := stmt.Parse(kind.Model()); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	sql := "CREATE TABLE ? ("

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -149,7 +150,7 @@ func TestPartitionedRowsLandInTheirPartitionAndDefaultCatchesTheRest(t *testing.
 
 func TestPartitionedWriterFreshAndRetryWriteNoDuplicate(t *testing.T) {
 	db := openPartitioned(t, daily)
-	store := repository.GormStore{DB: db}
+	store := writer.GormStore{DB: db}
 	now := time.Now().UTC()
 	b := agedBatch(50, now)
 	b.Append(agedBatch(5, now.AddDate(0, -2, 0))) // DEFAULT partition too
@@ -268,7 +269,7 @@ func TestConvertToPartitionedWhileWriting(t *testing.T) {
 				return
 			default:
 			}
-			if (repository.GormStore{DB: db}).WriteBatch(ctx, agedBatch(5, time.Now())) != nil {
+			if (writer.GormStore{DB: db}).WriteBatch(ctx, agedBatch(5, time.Now())) != nil {
 				return
 			}
 			n += 5

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -28,7 +29,7 @@ func benchPurgeRows(b *testing.B) int {
 
 // seedOld writes n request events dated before cutoff, 5000 per batch.
 func seedOld(b *testing.B, db *gorm.DB, n int, cutoff time.Time) {
-	store := repository.GormStore{DB: db}
+	store := writer.GormStore{DB: db}
 	for done := 0; done < n; {
 		batch := &entities.Batch{}
 		for i := 0; i < 5000 && done < n; i++ {
@@ -45,7 +46,7 @@ func seedOld(b *testing.B, db *gorm.DB, n int, cutoff time.Time) {
 // (the writer's pattern), until stop is closed, and returns the rows
 // written.
 func writeFor(b *testing.B, db *gorm.DB, stop <-chan struct{}) int64 {
-	store := repository.GormStore{DB: db}
+	store := writer.GormStore{DB: db}
 	var rows int64
 	for {
 		select {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -42,7 +43,7 @@ func agedBatch(n int, at time.Time) *entities.Batch {
 
 func write(t testing.TB, db *gorm.DB, b *entities.Batch) {
 	t.Helper()
-	require.NoError(t, repository.GormStore{DB: db}.WriteBatch(context.Background(), b))
+	require.NoError(t, writer.GormStore{DB: db}.WriteBatch(context.Background(), b))
 }
 
 func rowsOf(t testing.TB, db *gorm.DB, k repository.Kind, where string, args ...any) int64 {
@@ -139,7 +140,7 @@ func TestWriterKeepsWritingDuringAPurge(t *testing.T) {
 		var trace []string // "purge" and "write" in commit order
 		note := func(s string) { mu.Lock(); trace = append(trace, s); mu.Unlock() }
 
-		w := repository.NewWriter(repository.GormStore{DB: db}, repository.WriterConfig{FlushInterval: time.Millisecond})
+		w := writer.NewWriter(writer.GormStore{DB: db}, repository.WriterConfig{FlushInterval: time.Millisecond})
 		stop := make(chan struct{})
 		var written atomic.Int64
 		done := make(chan error, 1)

@@ -53,8 +53,9 @@ func ParseKind(s string) (Kind, error) {
 	return "", fmt.Errorf("audit: unknown table %q: use requests, logins, processes, steps or registrations", s)
 }
 
-// model is a zero value of kind's entity.
-func (k Kind) model() any {
+// Model is a pointer to a zero value of the kind's entity (for example
+// *entities.RequestEvent), nil for an unknown kind.
+func (k Kind) Model() any {
 	switch k {
 	case Requests:
 		return &entities.RequestEvent{}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 )
 
@@ -21,7 +22,7 @@ func BenchmarkWriter(b *testing.B) {
 	for _, be := range testdb.Backends() {
 		b.Run(be.Name, func(b *testing.B) {
 			db := testdb.Open(b, be.DSN(b))
-			w := repository.NewWriter(repository.GormStore{DB: db}, repository.WriterConfig{
+			w := writer.NewWriter(writer.GormStore{DB: db}, repository.WriterConfig{
 				QueueSize: 1 << 16, EnqueueTimeout: time.Minute,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			})

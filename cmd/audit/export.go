@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/spf13/cobra"
 )
@@ -67,11 +68,11 @@ database one at a time, so memory stays constant whatever their number.`,
 				dst = f
 			}
 			w := bufio.NewWriterSize(dst, 64<<10)
-			total, err := repository.CountRows(ctx, db, kind, fromT, toT)
+			total, err := query.CountRows(ctx, db, kind, fromT, toT)
 			if err != nil {
 				return err
 			}
-			cols, err := repository.Columns(db, kind)
+			cols, err := query.Columns(db, kind)
 			if err != nil {
 				return err
 			}
@@ -80,7 +81,7 @@ database one at a time, so memory stays constant whatever their number.`,
 			}
 			bar := newProgress(cmd.ErrOrStderr(), "export "+string(kind), "rows", total, g.progressInterval)
 			var n int64
-			err = repository.EachRow(ctx, db, kind, fromT, toT, func(cols []string, vals []any) error {
+			err = query.EachRow(ctx, db, kind, fromT, toT, func(cols []string, vals []any) error {
 				n++
 				bar.Add(1)
 				return enc.row(w, cols, vals)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/stretchr/testify/require"
 )
 
@@ -37,7 +37,7 @@ func BenchmarkExportPeakRSS(b *testing.B) {
 	dsn := testdb.SQLite(b)
 	db := testdb.Open(b, dsn)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	store := repository.GormStore{DB: db}
+	store := writer.GormStore{DB: db}
 	for done := 0; done < n; {
 		batch := &entities.Batch{}
 		for i := 0; i < 5000 && done < n; i++ {

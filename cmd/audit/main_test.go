@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/internal/spool"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -60,13 +62,13 @@ func seed(t *testing.T, dsn string, n int, at time.Time) *entities.Batch {
 			entities.RegistrationEvent{ID: entities.NewID(), Datetime: ts, StepID: st.ID, Success: true},
 			entities.RegistrationEvent{ID: entities.NewID(), Datetime: ts, StepID: st.ID, Success: false})
 	}
-	require.NoError(t, repository.GormStore{DB: db}.WriteBatch(context.Background(), b))
+	require.NoError(t, writer.GormStore{DB: db}.WriteBatch(context.Background(), b))
 	return b
 }
 
 func rows(t *testing.T, db *gorm.DB, k repository.Kind) int64 {
 	t.Helper()
-	n, err := repository.CountRows(context.Background(), db, k, time.Time{}, time.Time{})
+	n, err := query.CountRows(context.Background(), db, k, time.Time{}, time.Time{})
 	require.NoError(t, err)
 	return n
 }
@@ -215,7 +217,7 @@ func writeSpool(t *testing.T, dir string, batches ...*entities.Batch) {
 	sp, err := spool.Open(dir, spool.Options{})
 	require.NoError(t, err)
 	for _, b := range batches {
-		p, err := repository.EncodeSpoolRecord([]*entities.Batch{b})
+		p, err := writer.EncodeSpoolRecord([]*entities.Batch{b})
 		require.NoError(t, err)
 		require.NoError(t, sp.Append(p))
 	}

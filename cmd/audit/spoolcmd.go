@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/spool"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/spf13/cobra"
 )
@@ -71,7 +72,7 @@ refused. Dead letters are left in place.`,
 			}
 			defer sp.Close()
 			ctx := cmd.Context()
-			store := repository.GormStore{DB: db}
+			store := writer.GormStore{DB: db}
 			bar := newProgress(cmd.ErrOrStderr(), "replay", "batches", before.records, g.progressInterval)
 			var batches, rows int64
 			for {
@@ -82,7 +83,7 @@ refused. Dead letters are left in place.`,
 				if err != nil {
 					return fmt.Errorf("read spool: %w", err)
 				}
-				items, err := repository.DecodeSpoolRecord(payload)
+				items, err := writer.DecodeSpoolRecord(payload)
 				if err != nil {
 					return err
 				}
@@ -179,7 +180,7 @@ func inspectSpool(dir string) (*spoolSummary, error) {
 			sum.bytes += st.Size()
 		}
 		err := spool.ReadFile(path, func(p []byte) error {
-			items, err := repository.DecodeSpoolRecord(p)
+			items, err := writer.DecodeSpoolRecord(p)
 			if err != nil {
 				return err
 			}
@@ -194,10 +195,10 @@ func inspectSpool(dir string) (*spoolSummary, error) {
 			sum.damaged = append(sum.damaged, fmt.Sprintf("%s: %v", filepath.Base(path), err))
 		}
 	}
-	deadPath := filepath.Join(dir, repository.DeadLetterFile)
+	deadPath := filepath.Join(dir, writer.DeadLetterFile)
 	if _, err := os.Stat(deadPath); err == nil {
 		err := spool.ReadFile(deadPath, func(p []byte) error {
-			items, err := repository.DecodeSpoolRecord(p)
+			items, err := writer.DecodeSpoolRecord(p)
 			if err != nil {
 				return err
 			}
@@ -207,7 +208,7 @@ func inspectSpool(dir string) (*spoolSummary, error) {
 			return nil
 		})
 		if err != nil {
-			sum.damaged = append(sum.damaged, fmt.Sprintf("%s: %v", repository.DeadLetterFile, err))
+			sum.damaged = append(sum.damaged, fmt.Sprintf("%s: %v", writer.DeadLetterFile, err))
 		}
 	}
 	corrupt, _ := filepath.Glob(filepath.Join(dir, "*.corrupt"))

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/spf13/cobra"
 )
@@ -28,11 +29,11 @@ default spool (--spool to name another one) with what they hold.`,
 			}
 			defer closeDB()
 			ctx := cmd.Context()
-			stats, err := repository.TableStats(ctx, db)
+			stats, err := query.TableStats(ctx, db)
 			if err != nil {
 				return err
 			}
-			size, err := repository.DatabaseBytes(ctx, db)
+			size, err := query.DatabaseBytes(ctx, db)
 			if err != nil {
 				return err
 			}

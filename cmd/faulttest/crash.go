@@ -17,6 +17,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/internal/spool"
 	"github.com/gin-audit-trail/audit/internal/tcpproxy"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 )
 
@@ -107,7 +108,7 @@ func spooledLoad(dir string) (map[int]int, error) {
 	out := map[int]int{}
 	for _, seg := range segs {
 		err := spool.ReadFile(seg, func(p []byte) error {
-			items, err := repository.DecodeSpoolRecord(p)
+			items, err := writer.DecodeSpoolRecord(p)
 			if err != nil {
 				return err
 			}

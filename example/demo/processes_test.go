@@ -12,8 +12,8 @@ import (
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/example/demo"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/internal/testdb"
-	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -81,7 +81,7 @@ func (pa *procApp) process(w *httptest.ResponseRecorder) *entities.ProcessDetail
 	pa.t.Helper()
 	id, err := entities.ParseID(w.Header().Get(demo.ProcessIDHeader))
 	require.NoError(pa.t, err, "the response names its process")
-	p, err := repository.LoadProcess(context.Background(), pa.audit, id)
+	p, err := query.LoadProcess(context.Background(), pa.audit, id)
 	require.NoError(pa.t, err)
 	return p
 }
@@ -185,11 +185,11 @@ func TestDemoCreateProductDuplicateCode(t *testing.T) {
 
 		// The rollups as the admin lists them: one success, one failure.
 		ctx := context.Background()
-		ok, err := repository.CountProcesses(ctx, pa.audit, repository.ProcessFilter{Name: "Criar produto", Outcome: entities.OutcomeSuccess})
+		ok, err := query.CountProcesses(ctx, pa.audit, query.ProcessFilter{Name: "Criar produto", Outcome: entities.OutcomeSuccess})
 		require.NoError(t, err)
 		require.Equal(t, int64(1), ok)
 		var failed []string
-		for d, err := range repository.StreamProcesses(ctx, pa.audit, repository.ProcessFilter{Outcome: entities.OutcomeFailed, CreatedBy: pa.user}) {
+		for d, err := range query.StreamProcesses(ctx, pa.audit, query.ProcessFilter{Outcome: entities.OutcomeFailed, CreatedBy: pa.user}) {
 			require.NoError(t, err)
 			failed = append(failed, d.Process.ID.String())
 		}

@@ -1,4 +1,4 @@
-package repository_test
+package writer_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/tcpproxy"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -56,15 +57,15 @@ func TestConnectingStoreWaitsForTheDatabase(t *testing.T) {
 	direct, dsn, proxy := proxied(t)
 	proxy.Cut()
 	db := openNoWait(t, dsn)
-	cs := repository.NewConnectingStore(db, repository.GormStore{DB: db},
-		repository.ConnectConfig{Migrate: true, BackoffMax: 100 * time.Millisecond})
+	cs := writer.NewConnectingStore(db, writer.GormStore{DB: db},
+		writer.ConnectConfig{Migrate: true, BackoffMax: 100 * time.Millisecond})
 	t.Cleanup(func() { _ = cs.Close(context.Background()) })
 
 	start := time.Now()
 	cs.Start(time.Hour)
 	require.Less(t, time.Since(start), time.Minute, "Start waited for a database that refuses connections")
 	err := cs.WriteBatch(context.Background(), requestBatch("/api/down"))
-	require.ErrorIs(t, err, repository.ErrNotConnected)
+	require.ErrorIs(t, err, writer.ErrNotConnected)
 	st := cs.State()
 	require.False(t, st.Connected)
 	require.Contains(t, st.ConnectError, "connection refused")
@@ -91,8 +92,8 @@ func TestConnectingStoreAttemptDeadline(t *testing.T) {
 	t.Cleanup(func() { _ = proxy.Restore() })
 	db := openNoWait(t, dsn)
 	const deadline = 300 * time.Millisecond
-	cs := repository.NewConnectingStore(db, repository.GormStore{DB: db},
-		repository.ConnectConfig{Migrate: true, AttemptTimeout: deadline})
+	cs := writer.NewConnectingStore(db, writer.GormStore{DB: db},
+		writer.ConnectConfig{Migrate: true, AttemptTimeout: deadline})
 
 	start := time.Now()
 	err := cs.Connect(context.Background())
@@ -102,8 +103,8 @@ func TestConnectingStoreAttemptDeadline(t *testing.T) {
 	require.False(t, cs.State().Connected)
 
 	// The background attempts hang too; Close ends them.
-	cs2 := repository.NewConnectingStore(db, repository.GormStore{DB: db},
-		repository.ConnectConfig{Migrate: true, AttemptTimeout: time.Hour})
+	cs2 := writer.NewConnectingStore(db, writer.GormStore{DB: db},
+		writer.ConnectConfig{Migrate: true, AttemptTimeout: time.Hour})
 	cs2.Start(100 * time.Millisecond) // returns: the database does not answer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -133,7 +134,7 @@ func TestMigrateConcurrently(t *testing.T) {
 		close(gate)
 		wg.Wait()
 		require.NoError(t, errors.Join(errs...))
-		store := repository.GormStore{DB: dbs[0]}
+		store := writer.GormStore{DB: dbs[0]}
 		require.NoError(t, store.WriteBatch(context.Background(), &entities.Batch{
 			Requests: requestBatch("/api/x").Requests,
 			Logins:   []entities.LoginEvent{{ID: entities.NewID(), Datetime: time.Now().UTC(), Status: entities.LoginSignIn}},

@@ -1,4 +1,4 @@
-package repository_test
+package query_test
 
 import (
 	"context"
@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/internal/testdb"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -35,7 +36,7 @@ func seedRequests(t *testing.T, db *gorm.DB, n int) []entities.RequestEvent {
 			ResponseTimeMS: float64(i),
 		}
 	}
-	require.NoError(t, repository.GormStore{DB: db}.WriteBatch(context.Background(), &entities.Batch{Requests: rows}))
+	require.NoError(t, writer.GormStore{DB: db}.WriteBatch(context.Background(), &entities.Batch{Requests: rows}))
 	return rows
 }
 
@@ -47,10 +48,10 @@ func TestListRequestsFiltersAndPages(t *testing.T) {
 
 		// Keyset pages of 7, newest first, cover every row once.
 		var got []entities.ID
-		o := repository.ListOptions{Limit: 7}
+		o := query.ListOptions{Limit: 7}
 		for pages := 0; ; pages++ {
 			require.Less(t, pages, 10)
-			page, err := repository.ListRequests(ctx, db, repository.RequestFilter{}, o)
+			page, err := query.ListRequests(ctx, db, query.RequestFilter{}, o)
 			require.NoError(t, err)
 			for _, r := range page.Items {
 				got = append(got, r.ID)
@@ -58,7 +59,7 @@ func TestListRequestsFiltersAndPages(t *testing.T) {
 			if page.Next == "" {
 				break
 			}
-			c, err := repository.ParseListCursor(page.Next)
+			c, err := query.ParseListCursor(page.Next)
 			require.NoError(t, err)
 			o.After = &c
 		}
@@ -68,9 +69,9 @@ func TestListRequestsFiltersAndPages(t *testing.T) {
 		}
 
 		// Filters combine.
-		page, err := repository.ListRequests(ctx, db, repository.RequestFilter{
+		page, err := query.ListRequests(ctx, db, query.RequestFilter{
 			Method: "GET", StatusMin: 400, StatusMax: 499, UserID: "user1",
-		}, repository.ListOptions{Ascending: true})
+		}, query.ListOptions{Ascending: true})
 		require.NoError(t, err)
 		for _, r := range page.Items {
 			assert.Equal(t, "GET", r.Method)
@@ -81,44 +82,44 @@ func TestListRequestsFiltersAndPages(t *testing.T) {
 		assert.True(t, page.Items[0].Datetime.Before(page.Items[1].Datetime))
 
 		// URL prefix and contains; date range.
-		page, err = repository.ListRequests(ctx, db, repository.RequestFilter{URL: "/api/products/3"}, repository.ListOptions{})
+		page, err = query.ListRequests(ctx, db, query.RequestFilter{URL: "/api/products/3"}, query.ListOptions{})
 		require.NoError(t, err)
 		assert.Len(t, page.Items, 8)
-		page, err = repository.ListRequests(ctx, db, repository.RequestFilter{URL: "ducts/4/", URLMatch: repository.URLContains}, repository.ListOptions{})
+		page, err = query.ListRequests(ctx, db, query.RequestFilter{URL: "ducts/4/", URLMatch: query.URLContains}, query.ListOptions{})
 		require.NoError(t, err)
 		assert.Len(t, page.Items, 8)
-		page, err = repository.ListRequests(ctx, db, repository.RequestFilter{URL: "ducts/4/"}, repository.ListOptions{})
+		page, err = query.ListRequests(ctx, db, query.RequestFilter{URL: "ducts/4/"}, query.ListOptions{})
 		require.NoError(t, err)
 		assert.Empty(t, page.Items, "prefix does not match the middle")
-		page, err = repository.ListRequests(ctx, db, repository.RequestFilter{URL: "/api/products/%"}, repository.ListOptions{})
+		page, err = query.ListRequests(ctx, db, query.RequestFilter{URL: "/api/products/%"}, query.ListOptions{})
 		require.NoError(t, err)
 		assert.Empty(t, page.Items, "LIKE wildcards are literal")
-		page, err = repository.ListRequests(ctx, db, repository.RequestFilter{
+		page, err = query.ListRequests(ctx, db, query.RequestFilter{
 			IPAddress: "10.0.0.1",
-			Time:      repository.TimeRange{From: queryT0.Add(10 * time.Second), To: queryT0.Add(20 * time.Second)},
-		}, repository.ListOptions{})
+			Time:      query.TimeRange{From: queryT0.Add(10 * time.Second), To: queryT0.Add(20 * time.Second)},
+		}, query.ListOptions{})
 		require.NoError(t, err)
 		assert.Len(t, page.Items, 5) // 11, 13, 15, 17, 19
 
 		// Streaming walks every page and honours max.
 		n := 0
-		for r, err := range repository.StreamRequests(ctx, db, repository.RequestFilter{Method: "GET"}, repository.ListOptions{}, 0) {
+		for r, err := range query.StreamRequests(ctx, db, query.RequestFilter{Method: "GET"}, query.ListOptions{}, 0) {
 			require.NoError(t, err)
 			assert.Equal(t, "GET", r.Method)
 			n++
 		}
 		assert.Equal(t, 20, n)
 		n = 0
-		for _, err := range repository.StreamRequests(ctx, db, repository.RequestFilter{}, repository.ListOptions{}, 13) {
+		for _, err := range query.StreamRequests(ctx, db, query.RequestFilter{}, query.ListOptions{}, 13) {
 			require.NoError(t, err)
 			n++
 		}
 		assert.Equal(t, 13, n)
 
-		one, err := repository.FindRequest(ctx, db, rows[3].ID)
+		one, err := query.FindRequest(ctx, db, rows[3].ID)
 		require.NoError(t, err)
 		assert.Equal(t, rows[3].URL, one.URL)
-		_, err = repository.FindRequest(ctx, db, entities.NewID())
+		_, err = query.FindRequest(ctx, db, entities.NewID())
 		assert.ErrorIs(t, err, gorm.ErrRecordNotFound)
 	})
 }
@@ -134,19 +135,19 @@ func TestListLogins(t *testing.T) {
 			logins = append(logins, entities.LoginEvent{ID: entities.NewID(), Datetime: reqs[i].Datetime, Status: st,
 				RequestID: &rid, UserID: fmt.Sprint(i % 2), Username: fmt.Sprintf("name%d", i%2)})
 		}
-		require.NoError(t, repository.GormStore{DB: db}.WriteBatch(ctx, &entities.Batch{Logins: logins}))
+		require.NoError(t, writer.GormStore{DB: db}.WriteBatch(ctx, &entities.Batch{Logins: logins}))
 
-		page, err := repository.ListLogins(ctx, db, repository.LoginFilter{Status: entities.LoginSignIn}, repository.ListOptions{})
+		page, err := query.ListLogins(ctx, db, query.LoginFilter{Status: entities.LoginSignIn}, query.ListOptions{})
 		require.NoError(t, err)
 		require.Len(t, page.Items, 2)
 		assert.Equal(t, logins[2].ID, page.Items[0].ID)
-		page, err = repository.ListLogins(ctx, db, repository.LoginFilter{User: "name1"}, repository.ListOptions{})
+		page, err = query.ListLogins(ctx, db, query.LoginFilter{User: "name1"}, query.ListOptions{})
 		require.NoError(t, err)
 		assert.Len(t, page.Items, 2)
-		page, err = repository.ListLogins(ctx, db, repository.LoginFilter{IPAddress: "10.0.0.0"}, repository.ListOptions{})
+		page, err = query.ListLogins(ctx, db, query.LoginFilter{IPAddress: "10.0.0.0"}, query.ListOptions{})
 		require.NoError(t, err)
 		assert.Len(t, page.Items, 2)
-		ofReq, err := repository.LoginsOfRequest(ctx, db, reqs[1].ID)
+		ofReq, err := query.LoginsOfRequest(ctx, db, reqs[1].ID)
 		require.NoError(t, err)
 		require.Len(t, ofReq, 1)
 		assert.Equal(t, entities.LoginFailed, ofReq[0].Status)
@@ -169,9 +170,9 @@ func TestEndpointStatsPercentiles(t *testing.T) {
 		}
 		rows = append(rows, entities.RequestEvent{ID: entities.NewID(), Datetime: queryT0, Method: "POST", URL: "/api/b/",
 			StatusCode: 201, ResponseTimeMS: 7, ErrorType: "x"})
-		require.NoError(t, repository.GormStore{DB: db}.WriteBatch(ctx, &entities.Batch{Requests: rows}))
+		require.NoError(t, writer.GormStore{DB: db}.WriteBatch(ctx, &entities.Batch{Requests: rows}))
 
-		stats, err := repository.EndpointStats(ctx, db, repository.EndpointFilter{})
+		stats, err := query.EndpointStats(ctx, db, query.EndpointFilter{})
 		require.NoError(t, err)
 		require.Len(t, stats, 2)
 		a, b := stats[0], stats[1]
@@ -186,7 +187,7 @@ func TestEndpointStatsPercentiles(t *testing.T) {
 		assert.InDelta(t, 7, b.P50MS, 1e-9)
 		assert.InDelta(t, 7, b.P95MS, 1e-9)
 
-		stats, err = repository.EndpointStats(ctx, db, repository.EndpointFilter{Method: "POST"})
+		stats, err = query.EndpointStats(ctx, db, query.EndpointFilter{Method: "POST"})
 		require.NoError(t, err)
 		require.Len(t, stats, 1)
 		assert.Equal(t, "/api/b/", stats[0].URL)
@@ -194,13 +195,13 @@ func TestEndpointStatsPercentiles(t *testing.T) {
 }
 
 func TestListCursorRoundTrip(t *testing.T) {
-	c := repository.ListCursor{Datetime: queryT0.Add(123456789), ID: entities.NewID()}
-	back, err := repository.ParseListCursor(c.String())
+	c := query.ListCursor{Datetime: queryT0.Add(123456789), ID: entities.NewID()}
+	back, err := query.ParseListCursor(c.String())
 	require.NoError(t, err)
 	assert.True(t, c.Datetime.Equal(back.Datetime))
 	assert.Equal(t, c.ID, back.ID)
 	for _, bad := range []string{"", "!!", "bm9waXBl", "MjAyNXxub3Bl"} {
-		_, err := repository.ParseListCursor(bad)
+		_, err := query.ParseListCursor(bad)
 		assert.Error(t, err, bad)
 	}
 }
@@ -220,24 +221,24 @@ func TestCommonRangeFilters(t *testing.T) {
 			rows[i] = entities.RequestEvent{ID: entities.NewID(), Datetime: queryT0.Add(time.Duration(i) * time.Second),
 				Method: "GET", URL: url + fmt.Sprint(i), StatusCode: status}
 		}
-		require.NoError(t, repository.GormStore{DB: db}.WriteBatch(ctx, &entities.Batch{Requests: rows}))
+		require.NoError(t, writer.GormStore{DB: db}.WriteBatch(ctx, &entities.Batch{Requests: rows}))
 		for _, c := range []struct {
-			f    repository.RequestFilter
+			f    query.RequestFilter
 			want int
 		}{
-			{repository.RequestFilter{URL: "/api/common/"}, 2340},
-			{repository.RequestFilter{URL: "/api/rare/"}, 260},
-			{repository.RequestFilter{StatusMin: 200, StatusMax: 299}, 2340},
-			{repository.RequestFilter{StatusMin: 500, StatusMax: 599}, 260},
+			{query.RequestFilter{URL: "/api/common/"}, 2340},
+			{query.RequestFilter{URL: "/api/rare/"}, 260},
+			{query.RequestFilter{StatusMin: 200, StatusMax: 299}, 2340},
+			{query.RequestFilter{StatusMin: 500, StatusMax: 599}, 260},
 		} {
-			page, err := repository.ListRequests(ctx, db, c.f, repository.ListOptions{Limit: 5})
+			page, err := query.ListRequests(ctx, db, c.f, query.ListOptions{Limit: 5})
 			require.NoError(t, err)
 			require.Len(t, page.Items, 5)
 			for i := 1; i < 5; i++ {
 				assert.True(t, page.Items[i-1].Datetime.After(page.Items[i].Datetime), "newest first")
 			}
 			n := 0
-			for r, err := range repository.StreamRequests(ctx, db, c.f, repository.ListOptions{}, 0) {
+			for r, err := range query.StreamRequests(ctx, db, c.f, query.ListOptions{}, 0) {
 				require.NoError(t, err)
 				assert.True(t, (r.StatusCode == 200) == (c.want == 2340))
 				n++

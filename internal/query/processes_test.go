@@ -1,4 +1,4 @@
-package repository_test
+package query_test
 
 import (
 	"context"
@@ -8,8 +8,9 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/internal/testdb"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 )
@@ -63,14 +64,14 @@ func insertFixtures(t *testing.T, db *gorm.DB, fs ...fixture) []entities.ID {
 		all.Append(b)
 		ids[i] = id
 	}
-	require.NoError(t, repository.GormStore{DB: db}.WriteBatch(context.Background(), all))
+	require.NoError(t, writer.GormStore{DB: db}.WriteBatch(context.Background(), all))
 	return ids
 }
 
-func collect(t *testing.T, db *gorm.DB, f repository.ProcessFilter) []*entities.ProcessDetail {
+func collect(t *testing.T, db *gorm.DB, f query.ProcessFilter) []*entities.ProcessDetail {
 	t.Helper()
 	var out []*entities.ProcessDetail
-	for p, err := range repository.StreamProcesses(context.Background(), db, f) {
+	for p, err := range query.StreamProcesses(context.Background(), db, f) {
 		require.NoError(t, err)
 		out = append(out, p)
 	}
@@ -99,7 +100,7 @@ func TestLoadProcessAndRollups(t *testing.T) {
 			fixture{name: "Sem etapas", user: "8", at: base.Add(3 * time.Second)},
 		)
 
-		ok, err := repository.LoadProcess(context.Background(), db, ids[0])
+		ok, err := query.LoadProcess(context.Background(), db, ids[0])
 		require.NoError(t, err)
 		require.Equal(t, "Criar produto", ok.Process.Name)
 		require.NotNil(t, ok.Process.RequestID)
@@ -111,54 +112,54 @@ func TestLoadProcessAndRollups(t *testing.T) {
 		require.Equal(t, entities.OutcomeSuccess, ok.Steps[0].Outcome())
 		require.True(t, ok.Process.Datetime.Equal(base))
 
-		failed, err := repository.LoadProcess(context.Background(), db, ids[1])
+		failed, err := query.LoadProcess(context.Background(), db, ids[1])
 		require.NoError(t, err)
 		require.Equal(t, entities.OutcomeFailed, failed.Outcome())
 		require.Equal(t, entities.OutcomeFailed, failed.Steps[0].Outcome())
 		require.Equal(t, entities.OutcomePending, failed.Steps[1].Outcome())
 		require.Equal(t, 1, failed.Steps[1].Missing())
 
-		pending, err := repository.LoadProcess(context.Background(), db, ids[2])
+		pending, err := query.LoadProcess(context.Background(), db, ids[2])
 		require.NoError(t, err)
 		require.Equal(t, entities.OutcomePending, pending.Outcome())
 
-		empty, err := repository.LoadProcess(context.Background(), db, ids[3])
+		empty, err := query.LoadProcess(context.Background(), db, ids[3])
 		require.NoError(t, err)
 		require.Empty(t, empty.Steps)
 		require.NotNil(t, empty.Steps, "an empty JSON list, not null")
 		require.Equal(t, entities.OutcomeSuccess, empty.Outcome())
 
-		_, err = repository.LoadProcess(context.Background(), db, entities.NewID())
-		require.ErrorIs(t, err, repository.ErrProcessNotFound)
+		_, err = query.LoadProcess(context.Background(), db, entities.NewID())
+		require.ErrorIs(t, err, query.ErrProcessNotFound)
 		require.True(t, errors.Is(err, gorm.ErrRecordNotFound))
 
 		// The database's rollup agrees with entities' rollup.
 		for _, o := range []entities.Outcome{entities.OutcomeSuccess, entities.OutcomeFailed, entities.OutcomePending} {
-			got := collect(t, db, repository.ProcessFilter{Outcome: o})
+			got := collect(t, db, query.ProcessFilter{Outcome: o})
 			for _, p := range got {
 				require.Equal(t, o, p.Outcome(), p.Process.Name)
 			}
-			n, err := repository.CountProcesses(context.Background(), db, repository.ProcessFilter{Outcome: o})
+			n, err := query.CountProcesses(context.Background(), db, query.ProcessFilter{Outcome: o})
 			require.NoError(t, err)
 			require.Equal(t, int64(len(got)), n)
 		}
-		require.Equal(t, []string{"Criar produto", "Sem etapas"}, names(collect(t, db, repository.ProcessFilter{Outcome: entities.OutcomeSuccess})))
-		require.Equal(t, []string{"Validação falhou"}, names(collect(t, db, repository.ProcessFilter{Outcome: entities.OutcomeFailed})))
-		require.Equal(t, []string{"Pendente"}, names(collect(t, db, repository.ProcessFilter{Outcome: entities.OutcomePending})))
+		require.Equal(t, []string{"Criar produto", "Sem etapas"}, names(collect(t, db, query.ProcessFilter{Outcome: entities.OutcomeSuccess})))
+		require.Equal(t, []string{"Validação falhou"}, names(collect(t, db, query.ProcessFilter{Outcome: entities.OutcomeFailed})))
+		require.Equal(t, []string{"Pendente"}, names(collect(t, db, query.ProcessFilter{Outcome: entities.OutcomePending})))
 
 		// Other filters.
-		require.Equal(t, []string{"Pendente", "Sem etapas"}, names(collect(t, db, repository.ProcessFilter{CreatedBy: "8"})))
-		require.Equal(t, []string{"Validação falhou"}, names(collect(t, db, repository.ProcessFilter{Name: "Validação falhou"})))
-		require.Equal(t, []string{"Criar produto"}, names(collect(t, db, repository.ProcessFilter{Search: "CRIAR"})))
-		require.Empty(t, collect(t, db, repository.ProcessFilter{Search: "%"}), "LIKE wildcards are literal")
-		require.Equal(t, []string{"Criar produto"}, names(collect(t, db, repository.ProcessFilter{RequestID: ok.Process.RequestID})))
-		require.Len(t, collect(t, db, repository.ProcessFilter{Background: true}), 3)
+		require.Equal(t, []string{"Pendente", "Sem etapas"}, names(collect(t, db, query.ProcessFilter{CreatedBy: "8"})))
+		require.Equal(t, []string{"Validação falhou"}, names(collect(t, db, query.ProcessFilter{Name: "Validação falhou"})))
+		require.Equal(t, []string{"Criar produto"}, names(collect(t, db, query.ProcessFilter{Search: "CRIAR"})))
+		require.Empty(t, collect(t, db, query.ProcessFilter{Search: "%"}), "LIKE wildcards are literal")
+		require.Equal(t, []string{"Criar produto"}, names(collect(t, db, query.ProcessFilter{RequestID: ok.Process.RequestID})))
+		require.Len(t, collect(t, db, query.ProcessFilter{Background: true}), 3)
 		require.Equal(t, []string{"Validação falhou", "Pendente"}, names(collect(t, db,
-			repository.ProcessFilter{From: base.Add(time.Second), To: base.Add(3 * time.Second)})))
+			query.ProcessFilter{From: base.Add(time.Second), To: base.Add(3 * time.Second)})))
 
-		_, err = repository.CountProcesses(context.Background(), db, repository.ProcessFilter{Outcome: "bogus"})
+		_, err = query.CountProcesses(context.Background(), db, query.ProcessFilter{Outcome: "bogus"})
 		require.Error(t, err)
-		for _, err := range repository.StreamProcesses(context.Background(), db, repository.ProcessFilter{Outcome: "bogus"}) {
+		for _, err := range query.StreamProcesses(context.Background(), db, query.ProcessFilter{Outcome: "bogus"}) {
 			require.Error(t, err)
 		}
 	})
@@ -182,7 +183,7 @@ func TestStreamProcessesKeysetPagination(t *testing.T) {
 		require.NoError(t, db.Callback().Query().After("gorm:query").Register("test:count", func(*gorm.DB) { queries++ }))
 		t.Cleanup(func() { _ = db.Callback().Query().Remove("test:count") })
 
-		all := collect(t, db, repository.ProcessFilter{PageSize: 7})
+		all := collect(t, db, query.ProcessFilter{PageSize: 7})
 		require.Len(t, all, 53)
 		require.Equal(t, 8*3, queries, "8 pages of 3 queries (the last page is short)")
 		for i, p := range all {
@@ -191,7 +192,7 @@ func TestStreamProcessesKeysetPagination(t *testing.T) {
 			require.Len(t, p.Steps[1].Registrations, 2)
 		}
 
-		desc := collect(t, db, repository.ProcessFilter{PageSize: 4, Descending: true})
+		desc := collect(t, db, query.ProcessFilter{PageSize: 4, Descending: true})
 		require.Len(t, desc, 53)
 		for i, p := range desc {
 			require.Equal(t, ids[52-i], p.Process.ID)
@@ -199,16 +200,16 @@ func TestStreamProcessesKeysetPagination(t *testing.T) {
 
 		// A caller paging by hand: Limit, then After the last one seen.
 		var paged []entities.ID
-		var after *repository.ProcessCursor
+		var after *query.ProcessCursor
 		for {
-			page := collect(t, db, repository.ProcessFilter{Limit: 10, After: after, Descending: true})
+			page := collect(t, db, query.ProcessFilter{Limit: 10, After: after, Descending: true})
 			for _, p := range page {
 				paged = append(paged, p.Process.ID)
 			}
 			if len(page) < 10 {
 				break
 			}
-			c := repository.CursorOf(&page[len(page)-1].Process)
+			c := query.CursorOf(&page[len(page)-1].Process)
 			after = &c
 		}
 		require.Len(t, paged, 53)
@@ -219,7 +220,7 @@ func TestStreamProcessesKeysetPagination(t *testing.T) {
 		// Stopping early stops reading.
 		queries = 0
 		n := 0
-		for _, err := range repository.StreamProcesses(context.Background(), db, repository.ProcessFilter{PageSize: 5}) {
+		for _, err := range query.StreamProcesses(context.Background(), db, query.ProcessFilter{PageSize: 5}) {
 			require.NoError(t, err)
 			if n++; n == 3 {
 				break
@@ -227,12 +228,12 @@ func TestStreamProcessesKeysetPagination(t *testing.T) {
 		}
 		require.Equal(t, 3, queries)
 
-		failed := collect(t, db, repository.ProcessFilter{Outcome: entities.OutcomeFailed, PageSize: 2})
+		failed := collect(t, db, query.ProcessFilter{Outcome: entities.OutcomeFailed, PageSize: 2})
 		require.Len(t, failed, 11) // i = 0, 5, ..., 50
 
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		for _, err := range repository.StreamProcesses(ctx, db, repository.ProcessFilter{}) {
+		for _, err := range query.StreamProcesses(ctx, db, query.ProcessFilter{}) {
 			require.ErrorIs(t, err, context.Canceled)
 		}
 	})

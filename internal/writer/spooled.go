@@ -1,10 +1,11 @@
-package repository
+package writer
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gin-audit-trail/audit/repository"
 	"io"
 	"log/slog"
 	"os"
@@ -55,7 +56,7 @@ func DecodeSpoolRecord(payload []byte) ([]*entities.Batch, error) {
 // the order is kept and nothing waits in memory. The writer also spills
 // here the batches that find its queue full.
 type spoolStore struct {
-	cfg    WriterConfig
+	cfg    repository.WriterConfig
 	c      *counters
 	logs   *repeatLogs
 	direct Store // counted, WriteTimeout
@@ -64,7 +65,7 @@ type spoolStore struct {
 
 	mu       sync.Mutex // orders appends against the replayer's "spool is empty" check
 	spool    *spool.Spool
-	slot     atomic.Pointer[string] // the slot in use: SpoolConfig.Dir or a sibling (see spoolSlots)
+	slot     atomic.Pointer[string] // the slot in use: repository.SpoolConfig.Dir or a sibling (see spoolSlots)
 	degraded atomic.Bool            // new batches go to the spool
 
 	spillMu    sync.Mutex // guards spillNext
@@ -91,7 +92,7 @@ type spillGroup struct {
 	err   error
 }
 
-func newSpoolStore(cfg WriterConfig, c *counters, logs *repeatLogs, direct, replay, raw Store, ctx context.Context) *spoolStore {
+func newSpoolStore(cfg repository.WriterConfig, c *counters, logs *repeatLogs, direct, replay, raw Store, ctx context.Context) *spoolStore {
 	s := &spoolStore{
 		cfg: cfg, c: c, logs: logs, direct: direct, replay: replay, raw: raw,
 		kick:       make(chan struct{}, 1),
@@ -192,7 +193,7 @@ func (s *spoolStore) appendLocked(items []*entities.Batch, spilling bool) error 
 	}
 	for err == nil {
 		err = s.spool.Append(payload)
-		if !errors.Is(err, spool.ErrFull) || s.cfg.Spool.Full != SpoolFullBlock || spilling || s.abandoned.Load() {
+		if !errors.Is(err, spool.ErrFull) || s.cfg.Spool.Full != repository.SpoolFullBlock || spilling || s.abandoned.Load() {
 			break
 		}
 		freed := s.spool.Freed()
@@ -223,14 +224,14 @@ func (s *spoolStore) appendLocked(items []*entities.Batch, spilling bool) error 
 		return errors.Join(s.appendLocked(a, spilling), s.appendLocked(b, spilling))
 	case errors.Is(err, spool.ErrFull), errors.Is(err, spool.ErrTooLarge):
 		if spilling {
-			return ErrSpoolFull
+			return repository.ErrSpoolFull
 		}
 		s.c.spoolDropped.Add(rows)
 		n := s.c.dropped.Add(rows)
-		s.c.noteError(ErrSpoolFull)
-		s.logs.drop.log(s.cfg.Logger, slog.LevelWarn, "audit: events dropped", "reason", ErrSpoolFull.Error(),
+		s.c.noteError(repository.ErrSpoolFull)
+		s.logs.drop.log(s.cfg.Logger, slog.LevelWarn, "audit: events dropped", "reason", repository.ErrSpoolFull.Error(),
 			"rows", rows, "dropped_total", n, "spool_dir", s.dir())
-		return ErrSpoolFull
+		return repository.ErrSpoolFull
 	default:
 		err = fmt.Errorf("audit: spool append: %w", err)
 		s.c.noteError(err)
@@ -314,7 +315,7 @@ func (s *spoolStore) handle() *spool.Spool {
 	return s.spool
 }
 
-func (s *spoolStore) stats(st *Stats) {
+func (s *spoolStore) stats(st *repository.Stats) {
 	st.Degraded = s.degraded.Load()
 	st.SpoolDir = s.dir()
 	if sp := s.handle(); sp != nil {

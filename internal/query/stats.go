@@ -1,8 +1,9 @@
-package repository
+package query
 
 import (
 	"context"
 	"fmt"
+	"github.com/gin-audit-trail/audit/repository"
 	"os"
 	"time"
 
@@ -11,8 +12,8 @@ import (
 
 // TableStat describes one audit table.
 type TableStat struct {
-	Kind  Kind   `json:"kind"`
-	Table string `json:"table"`
+	Kind  repository.Kind `json:"kind"`
+	Table string          `json:"table"`
 	// Rows is the exact row count.
 	Rows int64 `json:"rows"`
 	// Oldest and Newest are the first and last datetime, zero when the
@@ -32,7 +33,7 @@ func TableStats(ctx context.Context, db *gorm.DB) ([]TableStat, error) {
 	db = db.WithContext(ctx)
 	pg := db.Dialector.Name() == "postgres"
 	out := make([]TableStat, 0, 5)
-	for _, k := range Kinds() {
+	for _, k := range repository.Kinds() {
 		st := TableStat{Kind: k, Table: k.Table(), Bytes: -1}
 		if err := db.Raw("SELECT count(*) FROM " + st.Table).Scan(&st.Rows).Error; err != nil {
 			return nil, fmt.Errorf("audit: count %s: %w", st.Table, err)
@@ -68,7 +69,7 @@ func DatabaseBytes(ctx context.Context, db *gorm.DB) (int64, error) {
 		err := db.WithContext(ctx).Raw("SELECT pg_database_size(current_database())").Scan(&n).Error
 		return n, err
 	}
-	path := TargetOf(db).Path
+	path := repository.TargetOf(db).Path
 	if path == "" {
 		return 0, nil
 	}

@@ -1,4 +1,4 @@
-package repository
+package writer
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/repository"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -16,13 +17,13 @@ import (
 // writing 1000 request events in a SQLite transaction: GORM's multi-row
 // INSERT and the prepared single-row statement GormStore uses. Run:
 //
-//	go test ./repository -run '^$' -bench InsertRequestsSQLite -count 5
+//	go test ./internal/writer -run '^$' -bench InsertRequestsSQLite -count 5
 func BenchmarkInsertRequestsSQLite(b *testing.B) {
-	db, err := Open(filepath.Join(b.TempDir(), "bench.sqlite3"))
+	db, err := repository.Open(filepath.Join(b.TempDir(), "bench.sqlite3"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := Migrate(db); err != nil {
+	if err := repository.Migrate(db); err != nil {
 		b.Fatal(err)
 	}
 	rows := func() []entities.RequestEvent {

@@ -1,4 +1,4 @@
-package repository_test
+package writer_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/spool"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 )
@@ -23,7 +24,7 @@ import (
 // faultStore wraps a real store and fails on demand, like an unreachable
 // database.
 type faultStore struct {
-	inner  repository.Store
+	inner  writer.Store
 	down   atomic.Bool
 	ghost  atomic.Bool // commit, then report a failure (a lost COMMIT reply)
 	poison string      // URL the database refuses, whatever its state
@@ -84,9 +85,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestOutageSpoolsAndReplaysEverythingOnce(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
-		store := &faultStore{inner: repository.GormStore{DB: db}}
+		store := &faultStore{inner: writer.GormStore{DB: db}}
 		dir := filepath.Join(t.TempDir(), "spool")
-		w, err := repository.OpenWriter(store, spoolCfg(dir))
+		w, err := writer.OpenWriter(store, spoolCfg(dir))
 		require.NoError(t, err)
 
 		const phase = 300
@@ -135,10 +136,10 @@ func TestOutageSpoolsAndReplaysEverythingOnce(t *testing.T) {
 
 func TestSynchronousWriteDuringOutageReturnsAfterFsync(t *testing.T) {
 	db := testdb.Open(t, testdb.SQLite(t))
-	store := &faultStore{inner: repository.GormStore{DB: db}}
+	store := &faultStore{inner: writer.GormStore{DB: db}}
 	store.down.Store(true)
 	dir := filepath.Join(t.TempDir(), "spool")
-	w, err := repository.OpenWriter(store, spoolCfg(dir))
+	w, err := writer.OpenWriter(store, spoolCfg(dir))
 	require.NoError(t, err)
 	b := requestBatch("/api/sync-outage")
 	require.NoError(t, w.Write(context.Background(), b), "durable in the spool")
@@ -148,7 +149,7 @@ func TestSynchronousWriteDuringOutageReturnsAfterFsync(t *testing.T) {
 	require.Len(t, segs, 1)
 	var ids []entities.ID
 	require.NoError(t, spool.ReadFile(segs[0], func(p []byte) error {
-		items, err := repository.DecodeSpoolRecord(p)
+		items, err := writer.DecodeSpoolRecord(p)
 		for _, it := range items {
 			for _, r := range it.Requests {
 				ids = append(ids, r.ID)
@@ -168,9 +169,9 @@ func TestSpoolLeftByAStoppedWriterIsReplayedAtStart(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
 		dir := filepath.Join(t.TempDir(), "spool")
-		down := &faultStore{inner: repository.GormStore{DB: db}}
+		down := &faultStore{inner: writer.GormStore{DB: db}}
 		down.down.Store(true)
-		w, err := repository.OpenWriter(down, spoolCfg(dir))
+		w, err := writer.OpenWriter(down, spoolCfg(dir))
 		require.NoError(t, err)
 		for i := range 200 {
 			require.True(t, w.Enqueue(requestBatch(fmt.Sprintf("/api/left/%d", i))))
@@ -180,7 +181,7 @@ func TestSpoolLeftByAStoppedWriterIsReplayedAtStart(t *testing.T) {
 		require.NoError(t, w.Close(ctx), "the database is down: Close spools and returns")
 		require.Equal(t, int64(200), w.Stats().Spooled)
 
-		w2, err := repository.OpenWriter(repository.GormStore{DB: db}, spoolCfg(dir))
+		w2, err := writer.OpenWriter(writer.GormStore{DB: db}, spoolCfg(dir))
 		require.NoError(t, err)
 		require.True(t, w2.Stats().Degraded, "a non-empty spool is replayed before new batches")
 		require.True(t, w2.Enqueue(requestBatch("/api/new")))
@@ -203,9 +204,9 @@ func TestSpoolLeftByAStoppedWriterIsReplayedAtStart(t *testing.T) {
 func TestCommitInDoubtIsNotDuplicated(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
-		store := &faultStore{inner: repository.GormStore{DB: db}}
+		store := &faultStore{inner: writer.GormStore{DB: db}}
 		store.ghost.Store(true)
-		w, err := repository.OpenWriter(store, spoolCfg(filepath.Join(t.TempDir(), "spool")))
+		w, err := writer.OpenWriter(store, spoolCfg(filepath.Join(t.TempDir(), "spool")))
 		require.NoError(t, err)
 		for i := range 50 {
 			require.True(t, w.Enqueue(requestBatch(fmt.Sprintf("/api/ghost/%d", i))))
@@ -221,11 +222,11 @@ func TestCommitInDoubtIsNotDuplicated(t *testing.T) {
 
 func TestRefusedRowsGoToTheDeadLetterFile(t *testing.T) {
 	db := testdb.Open(t, testdb.SQLite(t))
-	store := &faultStore{inner: repository.GormStore{DB: db}, poison: "/api/poison"}
+	store := &faultStore{inner: writer.GormStore{DB: db}, poison: "/api/poison"}
 	dir := filepath.Join(t.TempDir(), "spool")
 	cfg := spoolCfg(dir)
 	cfg.FlushInterval = 50 * time.Millisecond
-	w, err := repository.OpenWriter(store, cfg)
+	w, err := writer.OpenWriter(store, cfg)
 	require.NoError(t, err)
 	for i := range 10 {
 		require.True(t, w.Enqueue(requestBatch(fmt.Sprintf("/api/good/%d", i))))
@@ -237,8 +238,8 @@ func TestRefusedRowsGoToTheDeadLetterFile(t *testing.T) {
 	waitFor(t, "poison isolated", func() bool { s := w.Stats(); return s.Rejected == 1 && s.Written == 20 })
 	require.NoError(t, w.Close(context.Background()))
 	var urls []string
-	require.NoError(t, spool.ReadFile(filepath.Join(dir, repository.DeadLetterFile), func(p []byte) error {
-		items, err := repository.DecodeSpoolRecord(p)
+	require.NoError(t, spool.ReadFile(filepath.Join(dir, writer.DeadLetterFile), func(p []byte) error {
+		items, err := writer.DecodeSpoolRecord(p)
 		for _, it := range items {
 			for _, r := range it.Requests {
 				urls = append(urls, r.URL)
@@ -255,12 +256,12 @@ func TestRefusedRowsGoToTheDeadLetterFile(t *testing.T) {
 func TestFullSpoolDropsAndCounts(t *testing.T) {
 	dsn := testdb.SQLite(t)
 	db := testdb.Open(t, dsn)
-	store := &faultStore{inner: repository.GormStore{DB: db}}
+	store := &faultStore{inner: writer.GormStore{DB: db}}
 	store.down.Store(true)
 	cfg := spoolCfg(filepath.Join(t.TempDir(), "spool"))
 	cfg.Spool.MaxBytes = 8 << 10
 	cfg.Spool.SegmentBytes = 4 << 10
-	w, err := repository.OpenWriter(store, cfg)
+	w, err := writer.OpenWriter(store, cfg)
 	require.NoError(t, err)
 	var refused int
 	for i := range 200 {
@@ -287,13 +288,13 @@ func TestFullSpoolDropsAndCounts(t *testing.T) {
 func TestFullSpoolBlockPolicyWaitsForRoom(t *testing.T) {
 	dsn := testdb.SQLite(t)
 	db := testdb.Open(t, dsn)
-	store := &faultStore{inner: repository.GormStore{DB: db}}
+	store := &faultStore{inner: writer.GormStore{DB: db}}
 	store.down.Store(true)
 	cfg := spoolCfg(filepath.Join(t.TempDir(), "spool"))
 	cfg.Spool.MaxBytes = 8 << 10
 	cfg.Spool.SegmentBytes = 2 << 10
 	cfg.Spool.Full = repository.SpoolFullBlock
-	w, err := repository.OpenWriter(store, cfg)
+	w, err := writer.OpenWriter(store, cfg)
 	require.NoError(t, err)
 	const n = 100
 	var wg sync.WaitGroup
@@ -336,10 +337,10 @@ func TestWritersSharingASpoolDirUseSeparateSlots(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "spool")
 	require.NoError(t, os.MkdirAll(dir, 0o755)) // left by an earlier run: both writers open at start
 
-	stores := []*faultStore{{inner: repository.GormStore{DB: db}}, {inner: repository.GormStore{DB: db}}}
-	var writers []*repository.Writer
+	stores := []*faultStore{{inner: writer.GormStore{DB: db}}, {inner: writer.GormStore{DB: db}}}
+	var writers []*writer.Writer
 	for _, s := range stores {
-		w, err := repository.OpenWriter(s, spoolCfg(dir))
+		w, err := writer.OpenWriter(s, spoolCfg(dir))
 		require.NoError(t, err, "the second writer must not be refused because the first holds the lock")
 		writers = append(writers, w)
 		s.down.Store(true)
@@ -365,7 +366,7 @@ func TestWritersSharingASpoolDirUseSeparateSlots(t *testing.T) {
 	waitFor(t, "first spool replayed", func() bool { return !writers[0].Stats().Degraded })
 
 	// A new writer takes the free slot and replays what the dead one left.
-	w3, err := repository.OpenWriter(repository.GormStore{DB: db}, spoolCfg(dir))
+	w3, err := writer.OpenWriter(writer.GormStore{DB: db}, spoolCfg(dir))
 	require.NoError(t, err)
 	waitFor(t, "left-over slot replayed", func() bool { return w3.Stats().Replayed == 50 })
 	require.Equal(t, dir+"-2", w3.Stats().SpoolDir)

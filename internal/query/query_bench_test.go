@@ -1,4 +1,4 @@
-package repository_test
+package query_test
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/internal/testdb"
-	"github.com/gin-audit-trail/audit/repository"
 	"gorm.io/gorm"
 )
 
@@ -19,7 +19,7 @@ import (
 // 50, newest first) on a table of AUDIT_BENCH_ROWS request events (default
 // 1,000,000), on SQLite and on PostgreSQL:
 //
-//	go test ./repository -run '^$' -bench ListRequests -benchtime 20x
+//	go test ./internal/query -run '^$' -bench ListRequests -benchtime 20x
 //
 // The table is filled once per backend before the timings: multi-row
 // INSERTs in large transactions on SQLite, one INSERT ... SELECT over
@@ -39,22 +39,22 @@ func BenchmarkListRequests(b *testing.B) {
 	day := newest.Add(-24 * time.Hour)
 	cases := []struct {
 		name string
-		f    repository.RequestFilter
+		f    query.RequestFilter
 	}{
-		{"no-filter", repository.RequestFilter{}},
-		{"method=POST", repository.RequestFilter{Method: "POST"}},
-		{"status=5xx", repository.RequestFilter{StatusMin: 500, StatusMax: 599}},
-		{"status=404", repository.RequestFilter{StatusMin: 404, StatusMax: 404}},
-		{"status=2xx", repository.RequestFilter{StatusMin: 200, StatusMax: 299}},
-		{"status=4xx", repository.RequestFilter{StatusMin: 400, StatusMax: 499}},
-		{"user=u123", repository.RequestFilter{UserID: "u123"}},
-		{"ip", repository.RequestFilter{IPAddress: "10.0.1.44"}},
-		{"url-prefix-rare", repository.RequestFilter{URL: "/api/products/4242/"}},
-		{"url-prefix-common", repository.RequestFilter{URL: "/api/products/"}},
-		{"url-contains-rare", repository.RequestFilter{URL: "ducts/4242/", URLMatch: repository.URLContains}},
-		{"url-contains-common", repository.RequestFilter{URL: "products", URLMatch: repository.URLContains}},
-		{"last-day+method=DELETE", repository.RequestFilter{Method: "DELETE", Time: repository.TimeRange{From: day, To: newest}}},
-		{"user+status=4xx", repository.RequestFilter{UserID: "u7", StatusMin: 400, StatusMax: 499}},
+		{"no-filter", query.RequestFilter{}},
+		{"method=POST", query.RequestFilter{Method: "POST"}},
+		{"status=5xx", query.RequestFilter{StatusMin: 500, StatusMax: 599}},
+		{"status=404", query.RequestFilter{StatusMin: 404, StatusMax: 404}},
+		{"status=2xx", query.RequestFilter{StatusMin: 200, StatusMax: 299}},
+		{"status=4xx", query.RequestFilter{StatusMin: 400, StatusMax: 499}},
+		{"user=u123", query.RequestFilter{UserID: "u123"}},
+		{"ip", query.RequestFilter{IPAddress: "10.0.1.44"}},
+		{"url-prefix-rare", query.RequestFilter{URL: "/api/products/4242/"}},
+		{"url-prefix-common", query.RequestFilter{URL: "/api/products/"}},
+		{"url-contains-rare", query.RequestFilter{URL: "ducts/4242/", URLMatch: query.URLContains}},
+		{"url-contains-common", query.RequestFilter{URL: "products", URLMatch: query.URLContains}},
+		{"last-day+method=DELETE", query.RequestFilter{Method: "DELETE", Time: query.TimeRange{From: day, To: newest}}},
+		{"user+status=4xx", query.RequestFilter{UserID: "u7", StatusMin: 400, StatusMax: 499}},
 	}
 	for _, be := range testdb.Backends() {
 		b.Run(be.Name, func(b *testing.B) {
@@ -66,7 +66,7 @@ func BenchmarkListRequests(b *testing.B) {
 			for _, c := range cases {
 				b.Run(c.name, func(b *testing.B) {
 					for b.Loop() {
-						if _, err := repository.ListRequests(ctx, db, c.f, repository.ListOptions{}); err != nil {
+						if _, err := query.ListRequests(ctx, db, c.f, query.ListOptions{}); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -74,32 +74,32 @@ func BenchmarkListRequests(b *testing.B) {
 			}
 			b.Run("page-20-keyset", func(b *testing.B) {
 				// The 20th page: the cursor of row 950.
-				var after *repository.ListCursor
+				var after *query.ListCursor
 				for range 19 {
-					p, err := repository.ListRequests(ctx, db, repository.RequestFilter{Method: "GET"}, repository.ListOptions{After: after})
+					p, err := query.ListRequests(ctx, db, query.RequestFilter{Method: "GET"}, query.ListOptions{After: after})
 					if err != nil {
 						b.Fatal(err)
 					}
-					c, _ := repository.ParseListCursor(p.Next)
+					c, _ := query.ParseListCursor(p.Next)
 					after = &c
 				}
 				b.ResetTimer()
 				for b.Loop() {
-					if _, err := repository.ListRequests(ctx, db, repository.RequestFilter{Method: "GET"}, repository.ListOptions{After: after}); err != nil {
+					if _, err := query.ListRequests(ctx, db, query.RequestFilter{Method: "GET"}, query.ListOptions{After: after}); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
 			b.Run("endpoint-stats-last-day", func(b *testing.B) {
 				for b.Loop() {
-					if _, err := repository.EndpointStats(ctx, db, repository.EndpointFilter{Time: repository.TimeRange{From: day}}); err != nil {
+					if _, err := query.EndpointStats(ctx, db, query.EndpointFilter{Time: query.TimeRange{From: day}}); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
 			b.Run("endpoint-stats-all", func(b *testing.B) {
 				for b.Loop() {
-					if _, err := repository.EndpointStats(ctx, db, repository.EndpointFilter{}); err != nil {
+					if _, err := query.EndpointStats(ctx, db, query.EndpointFilter{}); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -1,4 +1,4 @@
-package repository_test
+package writer_test
 
 import (
 	"context"
@@ -6,8 +6,9 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/internal/testdb"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/stretchr/testify/require"
 )
 
@@ -43,20 +44,20 @@ func tableCounts(t *testing.T, dsn string) []int64 {
 func TestStoreFastAndIdempotentPaths(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
-		store := repository.GormStore{DB: db}
+		store := writer.GormStore{DB: db}
 		ctx := context.Background()
 		at := time.Date(2025, 3, 1, 12, 30, 15, 123456000, time.UTC)
 		a := fullBatch(at)
 		require.NoError(t, store.WriteBatch(ctx, a))
 		require.Equal(t, []int64{1, 1, 2, 1, 1}, tableCounts(t, dsn))
 
-		got, err := repository.FindRequest(ctx, db, a.Requests[0].ID)
+		got, err := query.FindRequest(ctx, db, a.Requests[0].ID)
 		require.NoError(t, err)
 		want := a.Requests[0]
 		require.True(t, want.Datetime.Equal(got.Datetime), "datetime %s", got.Datetime)
 		got.Datetime = want.Datetime
 		require.Equal(t, want, *got)
-		logins, err := repository.LoginsOfRequest(ctx, db, want.ID)
+		logins, err := query.LoginsOfRequest(ctx, db, want.ID)
 		require.NoError(t, err)
 		require.Len(t, logins, 1)
 		require.Equal(t, want.ID, *logins[0].RequestID)
@@ -79,7 +80,7 @@ func TestStoreFastAndIdempotentPaths(t *testing.T) {
 func TestStoreWritesLargeBatches(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
-		store := repository.GormStore{DB: db}
+		store := writer.GormStore{DB: db}
 		for _, n := range []int{1, 63, 64, 65, 1000, 1337} {
 			b := &entities.Batch{}
 			for range n {

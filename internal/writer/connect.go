@@ -1,9 +1,10 @@
-package repository
+package writer
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gin-audit-trail/audit/repository"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -33,9 +34,9 @@ type ConnectConfig struct {
 	// Migrate runs Migrate once the database answers, before the first
 	// write.
 	Migrate bool
-	// Partitioning is passed to MigratePartitioned (with Migrate) or
-	// checked by CheckPartitioning (without).
-	Partitioning Partitioning
+	// Partitioning is passed to repository.MigratePartitioned (with Migrate) or
+	// checked by repository.CheckPartitioning (without).
+	Partitioning repository.Partitioning
 	// AttemptTimeout bounds one attempt: connecting, pinging and migrating.
 	// Default DefaultConnectTimeout.
 	AttemptTimeout time.Duration
@@ -48,34 +49,15 @@ type ConnectConfig struct {
 
 func (c ConnectConfig) withDefaults() ConnectConfig {
 	if c.AttemptTimeout <= 0 {
-		c.AttemptTimeout = DefaultConnectTimeout
+		c.AttemptTimeout = repository.DefaultConnectTimeout
 	}
 	if c.BackoffMax <= 0 {
-		c.BackoffMax = DefaultRetryBackoffMax
+		c.BackoffMax = repository.DefaultRetryBackoffMax
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c
-}
-
-// DatabaseState is what a ConnectingStore knows of its database, for health
-// checks.
-type DatabaseState struct {
-	// Connected is true once the database was reached and migrated; it
-	// stays true (a later outage shows in the writes).
-	Connected bool `json:"connected"`
-	// ConnectError is the error of the last failed attempt while not
-	// connected.
-	ConnectError string `json:"connect_error,omitempty"`
-	// WriteFailing is true when the latest write failed: the database may
-	// answer reads (a ping) and still refuse writes (a full disk, a
-	// read-only SQLite file).
-	WriteFailing bool `json:"write_failing"`
-	// LastWriteError is the error of the latest write when it failed.
-	LastWriteError string `json:"last_write_error,omitempty"`
-	// LastWriteAt is when the latest write ended, zero before the first.
-	LastWriteAt time.Time `json:"last_write_at,omitzero"`
 }
 
 // ConnectingStore is the Store layer that makes the audit database optional
@@ -155,12 +137,12 @@ func (s *ConnectingStore) attempt(ctx context.Context) error {
 	}
 	s.answeredOnce.Do(func() { close(s.answered) })
 	if s.cfg.Migrate {
-		return MigratePartitioned(s.db.WithContext(ctx), s.cfg.Partitioning)
+		return repository.MigratePartitioned(s.db.WithContext(ctx), s.cfg.Partitioning)
 	}
-	if err := CheckMigrated(s.db.WithContext(ctx)); err != nil {
+	if err := repository.CheckMigrated(s.db.WithContext(ctx)); err != nil {
 		return err
 	}
-	return CheckPartitioning(s.db.WithContext(ctx), s.cfg.Partitioning)
+	return repository.CheckPartitioning(s.db.WithContext(ctx), s.cfg.Partitioning)
 }
 
 // Err is the error of the latest attempt to connect, nil once connected
@@ -213,7 +195,7 @@ func (s *ConnectingStore) loop(first chan<- struct{}) {
 		}
 		if err == nil {
 			if attempts > 1 {
-				s.cfg.Logger.Info("audit: audit database connected", "target", TargetOf(s.db).String(), "attempts", attempts)
+				s.cfg.Logger.Info("audit: audit database connected", "target", repository.TargetOf(s.db).String(), "attempts", attempts)
 			}
 			return
 		}
@@ -223,7 +205,7 @@ func (s *ConnectingStore) loop(first chan<- struct{}) {
 		if now := time.Now(); now.Sub(lastLog) >= connectLogInterval {
 			lastLog = now
 			s.cfg.Logger.Warn("audit: audit database not reachable, events go to the spool; retrying in the background",
-				"target", TargetOf(s.db).String(), "attempts", attempts, "error", err)
+				"target", repository.TargetOf(s.db).String(), "attempts", attempts, "error", err)
 		}
 		select {
 		case <-time.After(backoff):
@@ -253,8 +235,8 @@ func (s *ConnectingStore) WriteBatch(ctx context.Context, b *entities.Batch) err
 }
 
 // State reports the connection and the outcome of the latest write.
-func (s *ConnectingStore) State() DatabaseState {
-	st := DatabaseState{Connected: s.connected.Load()}
+func (s *ConnectingStore) State() repository.DatabaseState {
+	st := repository.DatabaseState{Connected: s.connected.Load()}
 	if p := s.connectErr.Load(); p != nil && !st.Connected {
 		st.ConnectError = *p
 	}

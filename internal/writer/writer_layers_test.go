@@ -1,4 +1,4 @@
-package repository_test
+package writer_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/internal/testlog"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 )
@@ -24,12 +25,12 @@ func TestFullQueueSpillsToTheSpoolInsteadOfDropping(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
 		gate := make(chan struct{})
-		store := blockingStore{inner: repository.GormStore{DB: db}, gate: gate}
+		store := blockingStore{inner: writer.GormStore{DB: db}, gate: gate}
 		cfg := spoolCfg(filepath.Join(t.TempDir(), "spool"))
 		cfg.QueueSize = 4
 		cfg.MaxBatchRows = 2
 		cfg.Writers = 2
-		w, err := repository.OpenWriter(store, cfg)
+		w, err := writer.OpenWriter(store, cfg)
 		require.NoError(t, err)
 		const n = 300
 		var wg sync.WaitGroup
@@ -66,7 +67,7 @@ func TestSynchronousWriteThatFindsTheQueueFullIsDurable(t *testing.T) {
 	cfg := spoolCfg(filepath.Join(t.TempDir(), "spool"))
 	cfg.QueueSize = 1
 	cfg.MaxBatchRows = 1
-	w, err := repository.OpenWriter(blockingStore{inner: repository.GormStore{DB: db}, gate: gate}, cfg)
+	w, err := writer.OpenWriter(blockingStore{inner: writer.GormStore{DB: db}, gate: gate}, cfg)
 	require.NoError(t, err)
 	var returned sync.WaitGroup
 	early := make(chan error, 20)
@@ -94,14 +95,14 @@ func TestSynchronousWriteThatFindsTheQueueFullIsDurable(t *testing.T) {
 func TestUnwritableSpoolLogsAtABoundedRate(t *testing.T) {
 	var logs testlog.Buffer
 	db := testdb.Open(t, testdb.SQLite(t))
-	store := &faultStore{inner: repository.GormStore{DB: db}}
+	store := &faultStore{inner: writer.GormStore{DB: db}}
 	store.down.Store(true)
 	file := filepath.Join(t.TempDir(), "a-file")
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
 	cfg := spoolCfg(filepath.Join(file, "spool")) // a directory under a file: never creatable
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	cfg.MaxBatchRows = 1
-	w, err := repository.OpenWriter(store, cfg)
+	w, err := writer.OpenWriter(store, cfg)
 	require.NoError(t, err)
 	const n = 500
 	for i := range n {
@@ -136,7 +137,7 @@ func TestCloseIsBoundedByItsContextWhenTheDatabaseHangs(t *testing.T) {
 		cfg := spoolCfg(dir)
 		cfg.WriteTimeout = time.Minute // a hang, not a timeout, ends the writes
 		hung := hungStore{calls: make(chan struct{}, 1)}
-		w, err := repository.OpenWriter(hung, cfg)
+		w, err := writer.OpenWriter(hung, cfg)
 		require.NoError(t, err)
 		const n = 200
 		for i := range n {
@@ -154,7 +155,7 @@ func TestCloseIsBoundedByItsContextWhenTheDatabaseHangs(t *testing.T) {
 		require.Zero(t, st.Failed)
 
 		db := testdb.Open(t, dsn)
-		w2, err := repository.OpenWriter(repository.GormStore{DB: db}, spoolCfg(dir))
+		w2, err := writer.OpenWriter(writer.GormStore{DB: db}, spoolCfg(dir))
 		require.NoError(t, err)
 		waitFor(t, "replay at start", func() bool { return w2.Stats().Replayed == n })
 		require.NoError(t, w2.Close(context.Background()))
@@ -168,9 +169,9 @@ func TestCloseIsBoundedByItsContextWhenTheDatabaseHangs(t *testing.T) {
 func TestCloseDuringAHungReplayKeepsTheSpool(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "spool")
 	db := testdb.Open(t, testdb.SQLite(t))
-	down := &faultStore{inner: repository.GormStore{DB: db}}
+	down := &faultStore{inner: writer.GormStore{DB: db}}
 	down.down.Store(true)
-	w, err := repository.OpenWriter(down, spoolCfg(dir))
+	w, err := writer.OpenWriter(down, spoolCfg(dir))
 	require.NoError(t, err)
 	for i := range 50 {
 		require.True(t, w.Enqueue(requestBatch(fmt.Sprintf("/api/r/%d", i))))
@@ -181,7 +182,7 @@ func TestCloseDuringAHungReplayKeepsTheSpool(t *testing.T) {
 	cfg := spoolCfg(dir)
 	cfg.WriteTimeout = time.Minute // replays would get 4 minutes
 	hung := hungStore{calls: make(chan struct{}, 1)}
-	w2, err := repository.OpenWriter(hung, cfg)
+	w2, err := writer.OpenWriter(hung, cfg)
 	require.NoError(t, err)
 	<-hung.calls // the replay is in flight
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -196,7 +197,7 @@ func TestCloseDuringAHungReplayKeepsTheSpool(t *testing.T) {
 func TestParallelWritersStoreEveryRowOnce(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
-		w := repository.NewWriter(repository.GormStore{DB: db}, repository.WriterConfig{Writers: 4, MaxBatchRows: 50, FlushInterval: time.Millisecond})
+		w := writer.NewWriter(writer.GormStore{DB: db}, repository.WriterConfig{Writers: 4, MaxBatchRows: 50, FlushInterval: time.Millisecond})
 		require.Equal(t, 4, w.Stats().Writers)
 		var wg sync.WaitGroup
 		for g := range 8 {

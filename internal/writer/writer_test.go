@@ -1,4 +1,4 @@
-package repository_test
+package writer_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 )
@@ -19,7 +20,7 @@ func requestBatch(url string) *entities.Batch {
 	}}}
 }
 
-func count(t *testing.T, w *repository.Writer, dsn string, table string) int64 {
+func count(t *testing.T, w *writer.Writer, dsn string, table string) int64 {
 	t.Helper()
 	db := testdb.Open(t, dsn)
 	var n int64
@@ -30,7 +31,7 @@ func count(t *testing.T, w *repository.Writer, dsn string, table string) int64 {
 func TestWriterDrainsEveryAcceptedEventOnClose(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
-		w := repository.NewWriter(repository.GormStore{DB: db}, repository.WriterConfig{FlushInterval: time.Hour, MaxBatchRows: 300})
+		w := writer.NewWriter(writer.GormStore{DB: db}, repository.WriterConfig{FlushInterval: time.Hour, MaxBatchRows: 300})
 		const goroutines, each = 8, 250
 		var wg sync.WaitGroup
 		for g := range goroutines {
@@ -58,7 +59,7 @@ func TestWriterRetryDoesNotDuplicate(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
 		b := requestBatch("/api/once")
-		store := repository.GormStore{DB: db}
+		store := writer.GormStore{DB: db}
 		require.NoError(t, store.WriteBatch(context.Background(), b))
 		require.NoError(t, store.WriteBatch(context.Background(), b), "a replayed batch is accepted")
 		var n int64
@@ -70,7 +71,7 @@ func TestWriterRetryDoesNotDuplicate(t *testing.T) {
 func TestSynchronousWriteIsCommittedOnReturn(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
-		w := repository.NewWriter(repository.GormStore{DB: db}, repository.WriterConfig{FlushInterval: time.Hour})
+		w := writer.NewWriter(writer.GormStore{DB: db}, repository.WriterConfig{FlushInterval: time.Hour})
 		defer w.Close(context.Background())
 		var wg sync.WaitGroup
 		for i := range 20 {
@@ -91,7 +92,7 @@ func TestSynchronousWriteIsCommittedOnReturn(t *testing.T) {
 func TestNULAndInvalidUTF8AreStorable(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, dsn string) {
 		db := testdb.Open(t, dsn)
-		w := repository.NewWriter(repository.GormStore{DB: db}, repository.WriterConfig{})
+		w := writer.NewWriter(writer.GormStore{DB: db}, repository.WriterConfig{})
 		b := requestBatch("/api/\x00bad\xff")
 		b.Requests[0].RequestBody = "a\x00b\xc3\x28"
 		b.Logins = []entities.LoginEvent{{ID: entities.NewID(), Datetime: time.Now(), Status: entities.LoginFailed, Username: "x\x00\xff"}}
@@ -107,8 +108,8 @@ func TestNULAndInvalidUTF8AreStorable(t *testing.T) {
 func TestQueueFullDropsAndCounts(t *testing.T) {
 	db := testdb.Open(t, testdb.SQLite(t))
 	blocked := make(chan struct{})
-	store := blockingStore{inner: repository.GormStore{DB: db}, gate: blocked}
-	w := repository.NewWriter(store, repository.WriterConfig{QueueSize: 2, MaxBatchRows: 1, EnqueueTimeout: time.Millisecond})
+	store := blockingStore{inner: writer.GormStore{DB: db}, gate: blocked}
+	w := writer.NewWriter(store, repository.WriterConfig{QueueSize: 2, MaxBatchRows: 1, EnqueueTimeout: time.Millisecond})
 	accepted := 0
 	for i := range 10 {
 		if w.Enqueue(requestBatch(fmt.Sprintf("/api/%d", i))) {
@@ -124,7 +125,7 @@ func TestQueueFullDropsAndCounts(t *testing.T) {
 }
 
 type blockingStore struct {
-	inner repository.Store
+	inner writer.Store
 	gate  chan struct{}
 }
 

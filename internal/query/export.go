@@ -1,8 +1,9 @@
-package repository
+package query
 
 import (
 	"context"
 	"fmt"
+	"github.com/gin-audit-trail/audit/repository"
 	"reflect"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ import (
 // PostgreSQL (string, int64, float64, bool, time.Time in UTC, or nil; ids
 // as their text), and is reused by the next call. An error
 // from fn stops the iteration and is returned.
-func EachRow(ctx context.Context, db *gorm.DB, kind Kind, from, to time.Time, fn func(columns []string, values []any) error) error {
+func EachRow(ctx context.Context, db *gorm.DB, kind repository.Kind, from, to time.Time, fn func(columns []string, values []any) error) error {
 	cols, kinds, err := columns(db, kind)
 	if err != nil {
 		return err
@@ -56,7 +57,7 @@ func EachRow(ctx context.Context, db *gorm.DB, kind Kind, from, to time.Time, fn
 
 // Columns names the columns of kind's table, in the order EachRow gives
 // their values.
-func Columns(db *gorm.DB, kind Kind) ([]string, error) {
+func Columns(db *gorm.DB, kind repository.Kind) ([]string, error) {
 	cols, _, err := columns(db, kind)
 	return cols, err
 }
@@ -64,12 +65,12 @@ func Columns(db *gorm.DB, kind Kind) ([]string, error) {
 // columns names the columns of kind's table and the Go kind of each: the
 // drivers hand some back in another type (SQLite booleans as integers,
 // PostgreSQL numeric as text).
-func columns(db *gorm.DB, kind Kind) (cols []string, kinds map[string]reflect.Kind, err error) {
+func columns(db *gorm.DB, kind repository.Kind) (cols []string, kinds map[string]reflect.Kind, err error) {
 	if kind.Table() == "" {
 		return nil, nil, fmt.Errorf("audit: unknown kind %q", kind)
 	}
 	stmt := &gorm.Statement{DB: db}
-	if err := stmt.Parse(kind.model()); err != nil {
+	if err := stmt.Parse(kind.Model()); err != nil {
 		return nil, nil, fmt.Errorf("audit: columns of %s: %w", kind.Table(), err)
 	}
 	kinds = map[string]reflect.Kind{}
@@ -85,7 +86,7 @@ func columns(db *gorm.DB, kind Kind) (cols []string, kinds map[string]reflect.Ki
 
 // CountRows counts the rows of kind whose datetime is in [from, to) (a zero
 // bound is open).
-func CountRows(ctx context.Context, db *gorm.DB, kind Kind, from, to time.Time) (int64, error) {
+func CountRows(ctx context.Context, db *gorm.DB, kind repository.Kind, from, to time.Time) (int64, error) {
 	if kind.Table() == "" {
 		return 0, fmt.Errorf("audit: unknown kind %q", kind)
 	}
