@@ -19,7 +19,7 @@ type Store interface {
 // GormStore is the Store backed by the audit *gorm.DB, one transaction per
 // batch. On PostgreSQL it uses binary COPY through pgx, and for a batch
 // whose commit is in doubt (a retry, a replay) COPY into temporary tables
-// then INSERT ... ON CONFLICT (id) DO NOTHING; on SQLite, multi-row
+// then INSERT ... ON CONFLICT DO NOTHING; on SQLite, multi-row
 // prepared statements with ON CONFLICT (id) DO NOTHING. Writing the same
 // batch twice never duplicates a row.
 type GormStore struct {
