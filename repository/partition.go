@@ -333,6 +333,12 @@ type Partition struct {
 // Partitions lists the partitions of table, oldest first, the DEFAULT
 // partition last.
 func Partitions(ctx context.Context, db *gorm.DB, table string) ([]Partition, error) {
+	return partitions(ctx, db, table, true)
+}
+
+// partitions is Partitions; countDefault false leaves the DEFAULT
+// partition's Rows an estimate, as the others'.
+func partitions(ctx context.Context, db *gorm.DB, table string, countDefault bool) ([]Partition, error) {
 	var rows []struct {
 		Name      string
 		Bound     string
@@ -360,7 +366,7 @@ SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound,
 		if r.To != nil {
 			p.To = r.To.UTC()
 		}
-		if p.Default {
+		if p.Default && countDefault {
 			if err := db.WithContext(ctx).Raw("SELECT count(*) FROM " + quoteIdent(p.Name)).Scan(&p.Rows).Error; err != nil {
 				return nil, fmt.Errorf("audit: count the rows of %s: %w", p.Name, err)
 			}
@@ -418,7 +424,7 @@ func ensureRange(ctx context.Context, db *gorm.DB, interval PartitionInterval, k
 // ensureTableRange creates the missing partitions of parent that cover
 // [from, to), naming them after table.
 func ensureTableRange(ctx context.Context, db *gorm.DB, interval PartitionInterval, parent, table string, from, to time.Time) ([]string, error) {
-	have, err := Partitions(ctx, db, parent)
+	have, err := partitions(ctx, db, parent, false)
 	if err != nil {
 		return nil, err
 	}
@@ -540,14 +546,14 @@ func withLockRetry(ctx context.Context, f func() error) error {
 // held (PostgreSQL's estimate). Each DETACH waits at most 2 s for its
 // lock (it holds the table exclusively for an instant).
 func dropPartitionsBefore(ctx context.Context, db *gorm.DB, table string, before time.Time, progress func(int64)) (int64, error) {
-	parts, err := Partitions(ctx, db, table)
+	parts, err := partitions(ctx, db, table, false)
 	if err != nil {
 		return 0, err
 	}
 	var total int64
 	for _, p := range parts {
-		if p.Default || p.To.After(before) {
-			continue
+		if p.Default || p.To.IsZero() || p.To.After(before) {
+			continue // a partition up to MAXVALUE is never old
 		}
 		rows := p.Rows
 		if rows < 0 { // never analyzed
