@@ -78,10 +78,12 @@ func EstimateRows(ctx context.Context, db *gorm.DB, table string) (int64, error)
 //     and primary keys take the same suffix) or dropped, and the new ones
 //     take their names.
 //
-// Tables already partitioned are left alone. An interrupted conversion
-// leaves the old tables in use and whole; running it again starts over.
-func ConvertToPartitioned(ctx context.Context, db *gorm.DB, o ConvertOptions) (ConvertResult, error) {
-	res := ConvertResult{Copied: map[Kind]int64{}}
+// Tables already partitioned are left alone. A conversion that fails or
+// is canceled removes its trigger and new tables: the old tables stay in
+// use and whole; running it again starts over (so does it after a crash,
+// which may leave the trigger: it is dropped first).
+func ConvertToPartitioned(ctx context.Context, db *gorm.DB, o ConvertOptions) (res ConvertResult, err error) {
+	res = ConvertResult{Copied: map[Kind]int64{}}
 	if db.Dialector.Name() != "postgres" {
 		return res, errors.New("audit: partitioning is for PostgreSQL audit databases")
 	}
@@ -112,21 +114,25 @@ func ConvertToPartitioned(ctx context.Context, db *gorm.DB, o ConvertOptions) (C
 	if len(kinds) == 0 {
 		return res, nil
 	}
+	defer func() {
+		if err != nil {
+			abandon(db, kinds)
+		}
+	}()
 	for _, k := range kinds {
-		if err := prepareNew(ctx, db, k, p); err != nil {
+		if err = prepareNew(ctx, db, k, p); err != nil {
 			return res, err
 		}
 	}
 	for _, k := range kinds {
-		n, err := copyOld(ctx, db, k, o)
+		var n int64
+		n, err = copyOld(ctx, db, k, o)
 		res.Copied[k] = n
 		if err != nil {
 			return res, err
 		}
 	}
-	kept, err := swap(ctx, db, kinds, o)
-	res.Kept = kept
-	if err != nil {
+	if res.Kept, err = swap(ctx, db, kinds, o); err != nil {
 		return res, err
 	}
 	if !p.External {
@@ -141,7 +147,10 @@ func newName(table string) string { return table + "_new" }
 // its indexes and the trigger that mirrors new rows into it.
 func prepareNew(ctx context.Context, db *gorm.DB, k Kind, p Partitioning) error {
 	old, nt := k.Table(), newName(k.Table())
-	if err := db.Exec("DROP TABLE IF EXISTS " + quoteIdent(nt) + " CASCADE").Error; err != nil {
+	if err := dropMirror(db, k); err != nil {
+		return err
+	}
+	if err := db.Exec("DROP TABLE IF EXISTS " + quoteIdent(nt)).Error; err != nil {
 		return fmt.Errorf("audit: drop the leftover %s: %w", nt, err)
 	}
 	stmts := []string{
@@ -222,6 +231,32 @@ END $$`, fn, quoteIdent(nt), cols, vals),
 		}
 	}
 	return nil
+}
+
+// dropMirror drops the trigger (and its function) that mirrors kind's new
+// rows into <table>_new, if there is one.
+func dropMirror(db *gorm.DB, k Kind) error {
+	fn := quoteIdent(k.Table() + "_mirror")
+	for _, s := range []string{"DROP TRIGGER IF EXISTS " + fn + " ON " + quoteIdent(k.Table()), "DROP FUNCTION IF EXISTS " + fn + "()"} {
+		if err := db.Exec(s).Error; err != nil {
+			return fmt.Errorf("audit: drop the mirror trigger of %s: %w", k.Table(), err)
+		}
+	}
+	return nil
+}
+
+// abandon undoes an unfinished conversion, under a context of its own (the
+// conversion's may have ended): the old tables stay as they were, with no
+// trigger, and the new ones go.
+func abandon(db *gorm.DB, kinds []Kind) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db = db.WithContext(ctx)
+	for _, k := range kinds {
+		if dropMirror(db, k) == nil {
+			_ = db.Exec("DROP TABLE IF EXISTS " + quoteIdent(newName(k.Table()))).Error
+		}
+	}
 }
 
 // copyOld copies the rows of kind's old table into the new one, in

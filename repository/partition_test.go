@@ -326,3 +326,23 @@ func TestConvertToPartitionedWhileWriting(t *testing.T) {
 	write(t, db, agedBatch(1, now))
 	assert.Equal(t, want+1, rowsOf(t, db, repository.Requests, ""))
 }
+
+func TestConvertToPartitionedStoppedLeavesTheOldTablesAsTheyWere(t *testing.T) {
+	db := openPlain(t)
+	write(t, db, agedBatch(30, time.Now().AddDate(0, 0, -2)))
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := repository.ConvertToPartitioned(ctx, db, repository.ConvertOptions{Partitioning: daily, BatchRows: 10,
+		Progress: func(repository.Kind, int64) { cancel() }})
+	require.ErrorIs(t, err, context.Canceled)
+
+	var triggers, leftovers int64
+	require.NoError(t, db.Raw("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal").Scan(&triggers).Error)
+	require.NoError(t, db.Raw("SELECT count(*) FROM pg_class WHERE relname LIKE 'audit_%_new' OR relname LIKE 'audit_%_p2%'").Scan(&leftovers).Error)
+	assert.Zero(t, triggers, "no mirror trigger left on the old tables")
+	assert.Zero(t, leftovers, "no new table or partition left")
+	ok, err := repository.IsPartitioned(context.Background(), db, repository.Requests)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	write(t, db, agedBatch(1, time.Now()))
+	assert.Equal(t, int64(31), rowsOf(t, db, repository.Requests, ""))
+}
