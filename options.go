@@ -155,6 +155,13 @@ type Options struct {
 	// with a warning, on SQLite.
 	Partitioning repository.Partitioning
 
+	// Integrity makes the trail tamper-evident: each batch's rows are
+	// hashed into a digest written in the same transaction, digests are
+	// chained and, with Integrity.SigningKey, signed (Ed25519), and
+	// `audit verify` finds any row changed, added or deleted. Off by
+	// default; see docs/INTEGRITY.md.
+	Integrity repository.Integrity
+
 	// Logger receives the trail's warnings and errors. Default slog.Default().
 	Logger *slog.Logger
 	// Context, when set, bounds the trail's life: when it ends, the trail

@@ -76,7 +76,12 @@ func Open(opts Options) (*Trail, error) {
 		t.ownDB = true
 	}
 	part := partitioning(opts, t.db, t.log) // partitioning.go
-	t.conn = writer.NewConnectingStore(t.db, writer.GormStore{DB: t.db}, writer.ConnectConfig{
+	sealer, err := newSealer(opts.Integrity) // integrity.go
+	if err != nil {
+		t.closeDB()
+		return nil, err
+	}
+	t.conn = writer.NewConnectingStore(t.db, writer.GormStore{DB: t.db, Integrity: sealer}, writer.ConnectConfig{
 		Migrate:        !opts.SkipMigration,
 		Partitioning:   part,
 		AttemptTimeout: opts.ConnectTimeout,
@@ -112,7 +117,7 @@ func Open(opts Options) (*Trail, error) {
 		return nil, fmt.Errorf("audit: open spool: %w", err)
 	}
 	if opts.Retention.Enabled() {
-		t.retain = repository.StartRetainer(t.db, opts.Retention, t.conn.Ready(), t.log)
+		t.retain = repository.StartRetainer(t.db, opts.Retention.Sealed(sealer), t.conn.Ready(), t.log)
 	}
 	if part.Enabled() && !part.External {
 		t.keeper = repository.StartPartitionKeeper(t.db, part, t.conn.Ready(), t.log)

@@ -60,7 +60,8 @@ type requestProcess struct {
 	run *process.Run
 
 	mu   sync.Mutex
-	user string // the request's user, once the request ended
+	user string          // the request's user, once the request ended
+	into *entities.Batch // the request's batch, while atRequestEnd flushes the run into it
 }
 
 func (p *requestProcess) setUser(u string) {
@@ -69,19 +70,30 @@ func (p *requestProcess) setUser(u string) {
 	p.mu.Unlock()
 }
 
-// atRequestEnd adds the run's rows to the request's batch.
+// atRequestEnd adds the run's rows to the request's batch, through the
+// run's Sink (Record), which sees into set.
 func (p *requestProcess) atRequestEnd(b *entities.Batch) {
-	user := requestUser(b)
-	p.setUser(user)
-	rows := &entities.Batch{}
-	if p.run.AppendTo(rows, user) > 0 {
-		b.Append(rows) // masked with the request's batch
-	}
+	p.mu.Lock()
+	p.user, p.into = requestUser(b), b
+	p.mu.Unlock()
+	_ = p.run.Flush(context.Background()) // Record appends to b: it cannot fail
+	p.mu.Lock()
+	p.into = nil
+	p.mu.Unlock()
 }
 
-// Record is the run's Sink, used by Run.End: while the request runs, the
-// rows join its batch; after it ended, they go through the trail.
+// Record is the run's Sink, used by Run.End and Run.Flush: while the
+// request runs, the rows join its batch when it ends; while it ends, they
+// join that batch at once; after it ended, they go through the trail.
 func (p *requestProcess) Record(ctx context.Context, rows *entities.Batch) error {
+	p.mu.Lock()
+	if p.into != nil {
+		stampUser(rows, p.user)
+		p.into.Append(rows) // masked with the request's batch
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
 	joined := p.ev.addAtEnd(func(b *entities.Batch) {
 		stampUser(rows, requestUser(b))
 		b.Append(rows)

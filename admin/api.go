@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-audit-trail/audit/internal/query"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
@@ -85,6 +86,9 @@ type health struct {
 	// Warnings name losses since the trail started: they stay after the
 	// trail recovers, while Status says how it is now.
 	Warnings []string `json:"warnings,omitempty"`
+	// LastVerification is the latest `audit verify` run recorded in the
+	// database (docs/INTEGRITY.md), absent when none was.
+	LastVerification *integrity.Verification `json:"last_verification,omitempty"`
 }
 
 // apiHealth reports whether the audit database answers (within
@@ -119,6 +123,14 @@ func (h *handlers) apiHealth(c *gin.Context) {
 		}
 		if st.Failed > 0 {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("%d rows failed since start", st.Failed))
+		}
+	}
+	if out.Database == dbOK {
+		if v, err := integrity.LastVerification(ctx, h.db); err == nil && v != nil {
+			out.LastVerification = v
+			if !v.OK {
+				out.Warnings = append(out.Warnings, "the last integrity verification failed: "+v.Summary)
+			}
 		}
 	}
 	c.JSON(status, out)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-gonic/gin"
 )
 
@@ -51,12 +52,18 @@ type pageData struct {
 	Query url.Values // the current filters
 	PDF   string     // the PDF report of the current view, "" if none
 	Data  any
+	// Verified is the latest recorded integrity verification, nil when
+	// none was run.
+	Verified *integrity.Verification
 }
 
 // render writes page with status, buffering so a template error becomes a
 // clean 500.
 func (h *handlers) render(c *gin.Context, status int, page string, d pageData) {
 	d.Title, d.Base = h.cfg.Title, h.base
+	if v, err := integrity.LastVerification(c.Request.Context(), h.db); err == nil {
+		d.Verified = v // a failure to read it hides the badge; the page still renders
+	}
 	if d.Query == nil {
 		d.Query = url.Values{}
 	}

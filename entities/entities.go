@@ -38,6 +38,7 @@ type RequestEvent struct {
 	ErrorMessage      string    `gorm:"type:text" json:"error_message"`
 	ErrorStacktrace   string    `gorm:"type:text" json:"error_stacktrace"`
 	ExtraInformations JSONText  `gorm:"type:text" json:"extra_informations"`
+	DigestID          *ID       `gorm:"column:digest_id" json:"digest_id,omitempty"` // the integrity digest that seals the row (docs/INTEGRITY.md); nil without integrity
 }
 
 // TableName is the audit table for request events.
@@ -53,6 +54,7 @@ type LoginEvent struct {
 	UserID            string    `gorm:"size:255;index" json:"user_id"`
 	Username          string    `gorm:"size:255;index" json:"username"`
 	ExtraInformations JSONText  `gorm:"type:text" json:"extra_informations"`
+	DigestID          *ID       `gorm:"column:digest_id" json:"digest_id,omitempty"` // the integrity digest that seals the row (docs/INTEGRITY.md); nil without integrity
 }
 
 // TableName is the audit table for login events.
@@ -68,6 +70,7 @@ type ProcessEvent struct {
 	CreatedBy         string    `gorm:"size:255;index" json:"created_by"`
 	RequestID         *ID       `gorm:"index" json:"request_id"`
 	ExtraInformations JSONText  `gorm:"type:text" json:"extra_informations"`
+	DigestID          *ID       `gorm:"column:digest_id" json:"digest_id,omitempty"` // the integrity digest that seals the row (docs/INTEGRITY.md); nil without integrity
 }
 
 // TableName is the audit table for process events.
@@ -85,6 +88,7 @@ type StepEvent struct {
 	TotalRegistrations int       `gorm:"not null;default:1" json:"total_registrations"`
 	CreatedBy          string    `gorm:"size:255" json:"created_by"`
 	ExtraInformations  JSONText  `gorm:"type:text" json:"extra_informations"`
+	DigestID           *ID       `gorm:"column:digest_id" json:"digest_id,omitempty"` // the integrity digest that seals the row (docs/INTEGRITY.md); nil without integrity
 }
 
 // TableName is the audit table for step events.
@@ -100,6 +104,7 @@ type RegistrationEvent struct {
 	Description       string    `gorm:"type:text" json:"description"`
 	CreatedBy         string    `gorm:"size:255" json:"created_by"`
 	ExtraInformations JSONText  `gorm:"type:text" json:"extra_informations"`
+	DigestID          *ID       `gorm:"column:digest_id" json:"digest_id,omitempty"` // the integrity digest that seals the row (docs/INTEGRITY.md); nil without integrity
 }
 
 // TableName is the audit table for registration events.

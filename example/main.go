@@ -8,7 +8,9 @@
 // Environment: ADDR, AUDIT_DSN (empty: audit_trail.sqlite3; postgres://...:
 // PostgreSQL), APP_DSN (default app.sqlite3), DEMO_USER and DEMO_PASSWORD
 // (default admin / admin), JWT_SECRET (default: a random key per start, so
-// tokens do not survive a restart).
+// tokens do not survive a restart), AUDIT_INTEGRITY=1 (a tamper-evident
+// trail: every batch sealed by a digest) and AUDIT_SIGNING_KEY (an Ed25519
+// key file, from `audit keygen`, that signs the digests; docs/INTEGRITY.md).
 package main
 
 import (

@@ -38,6 +38,7 @@ func WriteProcessReport(w io.Writer, meta Meta, processes iter.Seq2[*entities.Pr
 		return err
 	}
 	n := 0
+	var sealed sealedRange
 	for p, err := range processes {
 		if err != nil {
 			return fmt.Errorf("pdf: reading processes: %w", err)
@@ -45,6 +46,7 @@ func WriteProcessReport(w io.Writer, meta Meta, processes iter.Seq2[*entities.Pr
 		if p == nil {
 			continue
 		}
+		sealed.addRow(p)
 		if n > 0 {
 			d.y += 10
 		}
@@ -57,6 +59,7 @@ func WriteProcessReport(w io.Writer, meta Meta, processes iter.Seq2[*entities.Pr
 	if n == 0 {
 		d.message(emptyMessage)
 	}
+	d.sealedLine(&sealed)
 	return d.finish(w)
 }
 

@@ -217,6 +217,7 @@ func writeTableReport[T any](w io.Writer, meta Meta, rows iter.Seq2[*T, error], 
 		return err
 	}
 	var t *table
+	var sealed sealedRange
 	for r, err := range rows {
 		if err != nil {
 			return fmt.Errorf("pdf: reading %s: %w", what, err)
@@ -224,6 +225,7 @@ func writeTableReport[T any](w io.Writer, meta Meta, rows iter.Seq2[*T, error], 
 		if r == nil {
 			continue
 		}
+		sealed.addRow(r)
 		if t == nil {
 			t = d.startTable(cols(), "")
 		}
@@ -237,5 +239,6 @@ func writeTableReport[T any](w io.Writer, meta Meta, rows iter.Seq2[*T, error], 
 	} else {
 		t.end()
 	}
+	d.sealedLine(&sealed)
 	return d.finish(w)
 }

@@ -320,12 +320,12 @@ func (r *Run) Outcome() entities.Outcome {
 	return r.Detail().Outcome()
 }
 
-// AppendTo appends to b the rows not yet handed over (the process row the
+// appendTo appends to b the rows not yet handed over (the process row the
 // first time, then new steps and registrations) and returns how many it
-// appended. Rows with no user get defaultUser as created_by: the request's
-// user, which may be known only when the request ends. A row is handed over
-// once; later changes to it (Describe, SetExtra) are not stored.
-func (r *Run) AppendTo(b *entities.Batch, defaultUser string) int {
+// appended. Rows with no user get defaultUser as created_by. A row is
+// handed over once; later changes to it (Describe, SetExtra) are not
+// stored.
+func (r *Run) appendTo(b *entities.Batch, defaultUser string) int {
 	if r == nil {
 		return 0
 	}
@@ -375,13 +375,28 @@ func (r *Run) End(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	r.ended = true
+	r.mu.Unlock()
+	return r.Flush(ctx)
+}
+
+// Flush hands the rows added since the last hand-over (the process row the
+// first time, then new steps and registrations) to the Sink without ending
+// the run, so that a long background job stores its progress as it goes,
+// and returns the Sink's error. A row is handed over once: later changes
+// to it (Describe, SetExtra) are not stored. Without a Sink it does
+// nothing.
+func (r *Run) Flush(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
 	sink, user := r.cfg.Sink, r.cfg.User
 	r.mu.Unlock()
 	if sink == nil {
 		return nil
 	}
 	b := &entities.Batch{}
-	if r.AppendTo(b, user) == 0 {
+	if r.appendTo(b, user) == 0 {
 		return nil
 	}
 	return sink.Record(ctx, b)

@@ -1,6 +1,7 @@
 package process_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/gin-audit-trail/audit/entities"
@@ -13,13 +14,18 @@ import (
 //
 //	go test -run '^$' -bench Run -benchmem ./process
 func BenchmarkRun(b *testing.B) {
+	var rows int
+	sink := process.SinkFunc(func(_ context.Context, batch *entities.Batch) error {
+		rows += len(batch.Processes) + len(batch.Steps) + len(batch.Registrations)
+		return nil
+	})
 	b.ReportAllocs()
 	for b.Loop() {
-		run := process.Start(createProduct, process.Config{})
+		run := process.Start(createProduct, process.Config{User: "42", Sink: sink})
 		run.Step(1).Succeed("Codigo do produto validados com sucesso")
 		run.Step(1).Succeed("Dados de criação validados com sucesso")
 		run.Step(2).Succeed("Salvar no banco de dados")
-		var batch entities.Batch
-		run.AppendTo(&batch, "42")
+		_ = run.End(context.Background())
 	}
+	b.ReportMetric(float64(rows)/float64(b.N), "rows/op")
 }

@@ -89,34 +89,65 @@ func TestRegistrationsAndRollups(t *testing.T) {
 	require.JSONEq(t, `{"code":"X1"}`, string(f.ExtraInformations))
 }
 
-func TestAppendToHandsEachRowOverOnce(t *testing.T) {
-	run := process.Start(createProduct, process.Config{})
+// batches is a Sink that keeps every batch it is given.
+type batches struct {
+	mu  sync.Mutex
+	got []*entities.Batch
+}
+
+func (s *batches) Record(_ context.Context, b *entities.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.got = append(s.got, b)
+	return nil
+}
+
+// all is every row handed over so far, in one batch.
+func (s *batches) all() *entities.Batch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := &entities.Batch{}
+	for _, b := range s.got {
+		all.Append(b)
+	}
+	return all
+}
+
+func TestFlushHandsEachRowOverOnce(t *testing.T) {
+	sink := &batches{}
+	run := process.Start(createProduct, process.Config{User: "job", Sink: sink})
 	run.Step(1).Succeed("a")
-	b := &entities.Batch{}
-	require.Equal(t, 4, run.AppendTo(b, "request-user"))
+	require.NoError(t, run.Flush(context.Background()))
+	require.Len(t, sink.got, 1)
+	b := sink.got[0]
 	require.Len(t, b.Processes, 1)
 	require.Len(t, b.Steps, 2)
 	require.Len(t, b.Registrations, 1)
-	require.Equal(t, "request-user", b.Processes[0].CreatedBy, "the default user fills created_by")
-	require.Equal(t, "request-user", b.Registrations[0].CreatedBy)
+	require.Equal(t, "job", b.Processes[0].CreatedBy, "the run's user fills created_by")
+	require.Equal(t, "job", b.Registrations[0].CreatedBy)
+	require.False(t, run.Ended(), "Flush does not end the run")
 
-	require.Zero(t, run.AppendTo(b, "x"), "nothing new")
+	require.NoError(t, run.Flush(context.Background()))
+	require.Len(t, sink.got, 1, "nothing new: nothing handed over")
 	run.Step(1).Succeed("b")
 	extra := run.AddStep(process.StepDefinition{Name: "extra"})
 	require.Equal(t, 3, extra.Order())
 	extra.Succeed("c")
-	b2 := &entities.Batch{}
-	require.Equal(t, 3, run.AppendTo(b2, ""))
-	require.Len(t, b2.Steps, 1)
-	require.Len(t, b2.Registrations, 2)
+	require.NoError(t, run.End(context.Background()))
+	require.Len(t, sink.got, 2)
+	require.Len(t, sink.got[1].Processes, 0, "the process row was handed over once")
+	require.Len(t, sink.got[1].Steps, 1)
+	require.Len(t, sink.got[1].Registrations, 2)
+	require.True(t, run.Ended())
 }
 
 func TestSetUserOverridesDefault(t *testing.T) {
-	run := process.Start(createProduct, process.Config{User: "job"})
+	sink := &batches{}
+	run := process.Start(createProduct, process.Config{User: "job", Sink: sink})
 	run.Step(1).Succeed("a")
 	run.SetUser("alice")
-	b := &entities.Batch{}
-	run.AppendTo(b, "request-user")
+	require.NoError(t, run.Flush(context.Background()))
+	b := sink.all()
 	require.Equal(t, "alice", b.Processes[0].CreatedBy)
 	require.Equal(t, "alice", b.Steps[1].CreatedBy)
 	require.Equal(t, "alice", b.Registrations[0].CreatedBy)
@@ -154,7 +185,7 @@ func TestNilRunAndStepDoNothing(t *testing.T) {
 	run.Describe("d")
 	run.SetExtra(1)
 	run.SetUser("u")
-	require.Zero(t, run.AppendTo(&entities.Batch{}, ""))
+	require.NoError(t, run.Flush(context.Background()))
 	require.NoError(t, run.End(context.Background()))
 	require.Nil(t, process.FromContext(context.Background()))
 	require.Nil(t, process.FromContext(context.Background()).Step(2))
@@ -175,20 +206,17 @@ func TestJSONOfUnserialisableValue(t *testing.T) {
 // on one run while another hands rows over.
 func TestConcurrentRegistrations(t *testing.T) {
 	const workers, each = 16, 50
+	sink := &batches{}
 	run := process.Start(process.Definition{Name: "import", Steps: []process.StepDefinition{{Name: "rows", Expected: workers * each}}},
-		process.Config{})
+		process.Config{Sink: sink})
 	var wg sync.WaitGroup
-	got := &entities.Batch{}
-	var gotMu sync.Mutex
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range each {
 				if w == 0 && i%10 == 0 {
-					gotMu.Lock()
-					run.AppendTo(got, "")
-					gotMu.Unlock()
+					_ = run.Flush(context.Background())
 				}
 				run.Step(1).Succeed("row")
 				_ = run.Outcome()
@@ -196,7 +224,8 @@ func TestConcurrentRegistrations(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	run.AppendTo(got, "")
+	require.NoError(t, run.Flush(context.Background()))
+	got := sink.all()
 	require.Len(t, got.Registrations, workers*each)
 	seen := map[entities.ID]bool{}
 	for i, r := range got.Registrations {

@@ -9,8 +9,9 @@ import (
 	"strings"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/integrity"
+	"github.com/gin-audit-trail/audit/internal/stmtcache"
 	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -37,7 +38,8 @@ func Open(dsn string) (*gorm.DB, error) {
 		if err := createPrivate(target.Path); err != nil {
 			return nil, fmt.Errorf("audit: create audit database: %w", err)
 		}
-		dialector = sqlite.Open(SQLiteDSN(dsn))
+		dialector = sqliteDialector(SQLiteDSN(dsn))
+		cfg.Plugins = map[string]gorm.Plugin{stmtcache.Name: &stmtcache.Cache{}} // the writer's prepared INSERTs
 	}
 	db, err := gorm.Open(dialector, cfg)
 	if err != nil {
@@ -108,9 +110,18 @@ func CheckMigrated(db *gorm.DB) error {
 			missing = append(missing, stmt.Schema.Table)
 		}
 	}
+	if !have[integrity.DigestTable] {
+		missing = append(missing, integrity.DigestTable)
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%w: it has no table %s: run repository.Migrate first, or open without SkipMigration",
 			ErrNotMigrated, strings.Join(missing, ", "))
+	}
+	// A database migrated by a version before integrity lacks the
+	// digest_id column that every write names.
+	if !db.Migrator().HasColumn(&entities.RequestEvent{}, "digest_id") {
+		return fmt.Errorf("%w: audit_request_events has no column digest_id: run repository.Migrate (audit migrate) first, or open without SkipMigration",
+			ErrNotMigrated)
 	}
 	return nil
 }
@@ -178,5 +189,8 @@ func migrate(db *gorm.DB) error {
 	if err := db.AutoMigrate(entities.All()...); err != nil {
 		return fmt.Errorf("audit: migrate audit tables: %w", err)
 	}
-	return migrateIndexes(db) // indexes.go
+	if err := migrateIndexes(db); err != nil { // indexes.go
+		return err
+	}
+	return integrity.Migrate(db) // the digest and verification tables
 }

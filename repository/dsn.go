@@ -98,7 +98,7 @@ func sqlitePath(dsn string) string {
 func TargetOf(db *gorm.DB) Target {
 	switch d := db.Dialector.(type) {
 	case *sqlite.Dialector:
-		if d.Conn == nil {
+		if d.Conn == nil || d.DSN != "" { // Open sets both: its DSN names the file
 			return Target{Driver: DriverSQLite, Path: sqlitePath(d.DSN)}
 		}
 	case *postgres.Dialector:

@@ -589,10 +589,13 @@ func dropPartitionsBefore(ctx context.Context, db *gorm.DB, table string, before
 // end passes), and the DEFAULT partition's older rows are deleted in
 // batches. For Processes the steps' and registrations' partitions go by
 // their own datetime. handled is false when the tables are not
-// partitioned. Partitions are told apart by their bounds, not their names,
+// partitioned, or the trail is sealed (Purger.Integrity). Partitions are told apart by their bounds, not their names,
 // so those made by another tool (pg_partman) are dropped too.
 func (p Purger) purgePartitioned(ctx context.Context, kind Kind, before time.Time) (n int64, handled bool, err error) {
-	if p.DB.Dialector.Name() != "postgres" {
+	if p.DB.Dialector.Name() != "postgres" || p.Integrity != nil {
+		// A sealed trail records every deleted row in a checkpoint digest
+		// (retention_integrity.go): it purges partitioned tables by
+		// batched deletes too.
 		return 0, false, nil
 	}
 	tables := []Kind{kind}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gin-audit-trail/audit/internal/integrity"
 	"gorm.io/gorm"
 )
 
@@ -51,6 +52,8 @@ type Retention struct {
 	BatchRows int
 	// Pause is the rest between two batches. Default DefaultPurgePause.
 	Pause time.Duration
+
+	seal *integrity.Sealer // see Sealed
 }
 
 // Enabled reports whether any limit is set.
@@ -97,6 +100,10 @@ type Purger struct {
 	// Progress, when set, is called after each batch with the rows it
 	// deleted (children of processes included).
 	Progress func(kind Kind, deleted int64)
+	// Integrity, when set, records each batch of deletions in the sealed
+	// trail: a checkpoint digest, in the same transaction, for every batch
+	// the deleted rows belonged to (docs/INTEGRITY.md, "Retention").
+	Integrity *integrity.Sealer
 }
 
 // PurgeOlder deletes the rows of kind older than before, oldest first, and
@@ -153,6 +160,9 @@ func deleteOldest(table string) string {
 // loop runs the statements of one batch in order until the last one
 // deletes fewer rows than a batch. Each statement takes (before, limit).
 func (p Purger) loop(ctx context.Context, kind Kind, stmts []string, before time.Time) (int64, error) {
+	if p.Integrity != nil {
+		return p.loopSealed(ctx, kind, stmts, before) // retention_integrity.go
+	}
 	var total int64
 	db := p.DB.WithContext(ctx)
 	for {
@@ -236,7 +246,7 @@ func RunRetention(ctx context.Context, db *gorm.DB, r Retention, now time.Time) 
 		return res, err
 	}
 	defer release()
-	p := Purger{DB: db, BatchRows: r.BatchRows, Pause: r.Pause}
+	p := Purger{DB: db, BatchRows: r.BatchRows, Pause: r.Pause, Integrity: r.seal}
 	for _, l := range r.limits() {
 		if l.limit <= 0 {
 			continue

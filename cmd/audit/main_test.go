@@ -182,7 +182,7 @@ func TestExportCSVToAFile(t *testing.T) {
 		recs, err := csv.NewReader(bufio.NewReader(f)).ReadAll()
 		require.NoError(t, err)
 		require.Len(t, recs, 1+4)
-		require.Equal(t, []string{"id", "datetime", "status", "request_id", "user_id", "username", "extra_informations"}, recs[0])
+		require.Equal(t, []string{"id", "datetime", "status", "request_id", "user_id", "username", "extra_informations", "digest_id"}, recs[0])
 		for i, r := range recs[1:] {
 			require.Equal(t, in.Logins[i].ID.String(), r[0])
 			require.Equal(t, in.Logins[i].Datetime.Format(time.RFC3339Nano), r[1])
@@ -192,7 +192,7 @@ func TestExportCSVToAFile(t *testing.T) {
 
 		// An empty range still gives the header row.
 		out = mustRun(t, "--dsn", dsn, "export", "--format", "csv", "--from", "2030-01-01")
-		require.Equal(t, "id,datetime,user_id,ip_address,method,url,route,query_params,request_type,request_body,response_body,status_code,response_time_ms,response_size,error_type,error_message,error_stacktrace,extra_informations\n", out)
+		require.Equal(t, "id,datetime,user_id,ip_address,method,url,route,query_params,request_type,request_body,response_body,status_code,response_time_ms,response_size,error_type,error_message,error_stacktrace,extra_informations,digest_id\n", out)
 		_, _, err = runAudit(t, "--dsn", dsn, "export", "--format", "xml")
 		require.ErrorContains(t, err, "unknown format")
 	})

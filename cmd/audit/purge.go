@@ -14,6 +14,7 @@ func newPurgeCommand(g *globals) *cobra.Command {
 		tables    []string
 		dryRun    bool
 		batchRows int
+		keyPath   string
 	)
 	cmd := &cobra.Command{
 		Use:   "purge --older-than AGE [--table T ...] [--dry-run]",
@@ -25,7 +26,12 @@ transaction, so that running applications keep writing meanwhile. A
 process is deleted with its steps and registrations. It holds the same
 lock as the trail's background retention, so the two never run together.
 On a SQLite file created with auto_vacuum=INCREMENTAL the freed space then
-goes back to the file system.`,
+goes back to the file system.
+
+On a sealed trail (Options.Integrity: the database has digests) every batch
+of deletions writes checkpoint digests, so that audit verify accepts the
+gap; give --signing-key with the application's key when the trail is
+signed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			age, err := parseAge(olderThan)
@@ -65,9 +71,13 @@ goes back to the file system.`,
 				return err
 			}
 			defer release()
+			seal, err := trailSealer(ctx, db, keyPath, "purge", cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
 			bar := newProgress(cmd.ErrOrStderr(), "purge", "rows", total, g.progressInterval)
 			p := repository.Purger{DB: db, BatchRows: batchRows, Pause: repository.DefaultPurgePause,
-				Progress: func(_ repository.Kind, n int64) { bar.Add(n) }}
+				Progress: func(_ repository.Kind, n int64) { bar.Add(n) }, Integrity: seal}
 			for _, k := range kinds {
 				n, err := p.PurgeOlder(ctx, k, before)
 				if err != nil {
@@ -92,6 +102,7 @@ goes back to the file system.`,
 	cmd.Flags().StringSliceVar(&tables, "table", nil, "tables to purge: requests, logins, processes (default all three)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count the rows that would be deleted, delete nothing")
 	cmd.Flags().IntVar(&batchRows, "batch-rows", repository.DefaultPurgeBatchRows, "rows per DELETE statement")
+	cmd.Flags().StringVar(&keyPath, "signing-key", "", "Ed25519 private key that signs the purge's checkpoint digests (a sealed trail; docs/INTEGRITY.md)")
 	_ = cmd.MarkFlagRequired("older-than")
 	return cmd
 }

@@ -24,7 +24,7 @@ func newRootCommand() *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "audit",
-		Short: "Migrate, purge, export and inspect an audit database",
+		Short: "Migrate, purge, export, verify and inspect an audit database",
 		Long: `audit works on the audit database of github.com/gin-audit-trail/audit.
 
 The database is named by --dsn, or by the environment variable AUDIT_DSN,
@@ -36,7 +36,8 @@ postgres:// URL (or a key=value string with host=).`,
 	root.PersistentFlags().StringVar(&g.dsn, "dsn", os.Getenv(dsnEnv), "audit database: a SQLite file or a postgres:// URL (default $"+dsnEnv+", else "+repository.DefaultSQLitePath+")")
 	root.PersistentFlags().DurationVar(&g.progressInterval, "progress-interval", 5*time.Second, "time between two progress lines when stderr is not a terminal")
 	_ = root.PersistentFlags().MarkHidden("progress-interval")
-	root.AddCommand(newMigrateCommand(g), newPurgeCommand(g), newExportCommand(g), newStatsCommand(g), newSpoolCommand(g), newPartitionCommand(g))
+	root.AddCommand(newMigrateCommand(g), newPurgeCommand(g), newExportCommand(g), newStatsCommand(g), newSpoolCommand(g),
+		newVerifyCommand(g), newKeygenCommand(), newPartitionCommand(g))
 	return root
 }
 

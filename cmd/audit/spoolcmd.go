@@ -44,6 +44,7 @@ func newSpoolCommand(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	var keyPath string
 	replay := &cobra.Command{
 		Use:   "replay DIR",
 		Short: "Write the batches of a spool directory into the audit database, oldest first",
@@ -51,7 +52,9 @@ func newSpoolCommand(g *globals) *cobra.Command {
 --dsn, oldest first, and removes each segment once written. Writing is
 idempotent (rows are keyed by their id), so a batch written twice is
 stored once. The directory is locked: a running trail that owns it is
-refused. Dead letters are left in place.`,
+refused. Dead letters are left in place. On a sealed trail (the database
+has integrity digests) the batches are sealed as they are written, signed
+with --signing-key when given (docs/INTEGRITY.md).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			before, err := inspectSpool(args[0])
@@ -72,7 +75,11 @@ refused. Dead letters are left in place.`,
 			}
 			defer sp.Close()
 			ctx := cmd.Context()
-			store := writer.GormStore{DB: db}
+			seal, err := trailSealer(ctx, db, keyPath, "spool replay", cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			store := writer.GormStore{DB: db, Integrity: seal}
 			bar := newProgress(cmd.ErrOrStderr(), "replay", "batches", before.records, g.progressInterval)
 			var batches, rows int64
 			for {
@@ -104,6 +111,7 @@ refused. Dead letters are left in place.`,
 			return nil
 		},
 	}
+	replay.Flags().StringVar(&keyPath, "signing-key", "", "Ed25519 private key that signs the digests of a sealed trail")
 	cmd.AddCommand(inspect, replay)
 	return cmd
 }

@@ -86,6 +86,10 @@ type crashReport struct {
 	// TornTail is true when the spool's last record was cut by the kill.
 	Counts comparison       `json:"counts"`
 	Stats  repository.Stats `json:"stats_after_restart"`
+	// Verify is the integrity verification of the trail after the
+	// replay, and VerifyProblems what it found wrong (0 expected).
+	Verify         string `json:"verify"`
+	VerifyProblems int64  `json:"verify_problems"`
 }
 
 func (r crashReport) String() string {
@@ -94,9 +98,9 @@ func (r crashReport) String() string {
 		mode = "sync"
 	}
 	return fmt.Sprintf("crash/%s kill -9 under load at %d req/s: answered 2xx %d, in the spool at kill %d, "+
-		"stored after restart %d, spooled-but-missing %d, answered-but-missing %d, duplicated %d, replayed at restart %d",
+		"stored after restart %d, spooled-but-missing %d, answered-but-missing %d, duplicated %d, replayed at restart %d; verify: %s",
 		mode, r.Config.Rate, r.Counts.Answered2xx, r.SpooledAtKill, r.Counts.Stored,
-		r.SpooledNotStored, r.Counts.Missing, r.Counts.Duplicated, r.Stats.Replayed)
+		r.SpooledNotStored, r.Counts.Missing, r.Counts.Duplicated, r.Stats.Replayed, r.Verify)
 }
 
 // spooledLoad reads the load's request events from the spool files.
@@ -270,5 +274,6 @@ func runCrash(c crashConfig) (rep crashReport, err error) {
 		}
 	}
 	rep.Counts = compare(results, stored)
-	return rep, nil
+	rep.Verify, rep.VerifyProblems, err = verifyTrail(dsn)
+	return rep, err
 }

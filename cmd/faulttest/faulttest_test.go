@@ -46,6 +46,9 @@ func checkOutage(t *testing.T, c outageConfig) {
 	if rep.Stats.Dropped != 0 || rep.Stats.Failed != 0 {
 		t.Fatalf("dropped %d, failed %d", rep.Stats.Dropped, rep.Stats.Failed)
 	}
+	if rep.VerifyProblems != 0 {
+		t.Fatalf("the sealed trail does not verify: %s", rep.Verify)
+	}
 	// Latency is reported, not asserted: timings in a test on a shared
 	// machine would make it flaky. The command (go run ./cmd/faulttest)
 	// enforces the 1.5x p99 ratio on its longer runs.
@@ -94,6 +97,9 @@ func checkCrash(t *testing.T, sync bool) {
 	}
 	if rep.SpooledNotStored != 0 || rep.Counts.Duplicated != 0 {
 		t.Fatalf("spooled events missing %d, duplicated %d", rep.SpooledNotStored, rep.Counts.Duplicated)
+	}
+	if rep.VerifyProblems != 0 {
+		t.Fatalf("the sealed trail does not verify after kill -9 and replay: %s", rep.Verify)
 	}
 	if sync && rep.Counts.Missing != 0 {
 		t.Fatalf("synchronous mode: %d answered requests have no event", rep.Counts.Missing)

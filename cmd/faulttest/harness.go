@@ -19,6 +19,7 @@ import (
 
 	audit "github.com/gin-audit-trail/audit"
 	"github.com/gin-audit-trail/audit/example/demo"
+	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
@@ -127,6 +128,10 @@ func startApp(c appConfig) (*demo.App, string, func(), error) {
 			DSN:             c.AuditDSN,
 			Synchronous:     c.Sync,
 			WaitForDatabase: c.WaitForDatabase,
+			// Every run seals its batches, so that each run also shows
+			// that outages, replays and kill -9 leave a trail that
+			// verifies (verifyTrail).
+			Integrity: repository.Integrity{Enabled: true},
 			Writer: repository.WriterConfig{
 				WriteTimeout:    2 * time.Second,
 				RetryBackoffMax: 500 * time.Millisecond,
@@ -242,6 +247,25 @@ func summarize(rs []result, phase int) phaseStats {
 	s.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
 	s.Max = lat[len(lat)-1]
 	return s
+}
+
+// verifyTrail runs the integrity verification on the audit database and
+// returns its one-line summary and the number of problems.
+func verifyTrail(dsn string) (string, int64, error) {
+	db, err := repository.Open(dsn)
+	if err != nil {
+		return "", 0, err
+	}
+	defer func() {
+		if sqlDB, err := db.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	}()
+	res, err := integrity.Verify(context.Background(), db, integrity.Options{})
+	if err != nil {
+		return "", 0, err
+	}
+	return res.Summary(), res.Problems, nil
 }
 
 // storedLoad counts the audit rows of the load by sequence number.

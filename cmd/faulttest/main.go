@@ -91,7 +91,7 @@ func main() {
 			return
 		}
 		print(rep)
-		if rep.Counts.Missing > 0 || rep.Counts.Duplicated > 0 || (!*sync && rep.P99Ratio > *maxRatio) {
+		if rep.Counts.Missing > 0 || rep.Counts.Duplicated > 0 || rep.VerifyProblems > 0 || (!*sync && rep.P99Ratio > *maxRatio) {
 			failed = true
 		}
 	}
@@ -119,7 +119,7 @@ func main() {
 			}
 			print(rep)
 			worst = max(worst, rep.Counts.Missing)
-			if rep.SpooledNotStored > 0 || rep.Counts.Duplicated > 0 || (*sync && rep.Counts.Missing > 0) {
+			if rep.SpooledNotStored > 0 || rep.Counts.Duplicated > 0 || rep.VerifyProblems > 0 || (*sync && rep.Counts.Missing > 0) {
 				failed = true
 			}
 		}

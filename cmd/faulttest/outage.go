@@ -106,6 +106,10 @@ type outageReport struct {
 	P99Ratio float64          `json:"p99_ratio"` // during / before
 	Counts   comparison       `json:"counts"`
 	Stats    repository.Stats `json:"stats"`
+	// Verify is the integrity verification of the trail at the end, and
+	// VerifyProblems what it found wrong (0 expected).
+	Verify         string `json:"verify"`
+	VerifyProblems int64  `json:"verify_problems"`
 }
 
 func (r outageReport) String() string {
@@ -114,11 +118,11 @@ func (r outageReport) String() string {
 		mode = "sync"
 	}
 	return fmt.Sprintf("%s/%s/%s outage %s at %d req/s: answered 2xx %d, stored %d, missing %d, duplicated %d; "+
-		"p99 before %s, during %s (x%.2f), after %s; spooled %d rows, replayed %d, failed batches %d, dropped %d",
+		"p99 before %s, during %s (x%.2f), after %s; spooled %d rows, replayed %d, failed batches %d, dropped %d; verify: %s",
 		r.Config.Backend, r.Config.Fault, mode, r.Config.Outage, r.Config.Rate,
 		r.Counts.Answered2xx, r.Counts.Stored, r.Counts.Missing, r.Counts.Duplicated,
 		fmtDur(r.Before.P99), fmtDur(r.During.P99), r.P99Ratio, fmtDur(r.After.P99),
-		r.Stats.Spooled, r.Stats.Replayed, r.Stats.FailedBatches, r.Stats.Dropped)
+		r.Stats.Spooled, r.Stats.Replayed, r.Stats.FailedBatches, r.Stats.Dropped, r.Verify)
 }
 
 // runOutage runs the demo app under load, makes its audit database fail
@@ -231,7 +235,8 @@ func runOutage(c outageConfig) (rep outageReport, err error) {
 		rep.P99Ratio = float64(rep.During.P99) / float64(rep.Before.P99)
 	}
 	rep.Counts = compare(results, stored)
-	return rep, nil
+	rep.Verify, rep.VerifyProblems, err = verifyTrail(dsn)
+	return rep, err
 }
 
 var errSkip = fmt.Errorf("fault test not possible here")

@@ -8,6 +8,9 @@
 #   cmd/loadtest/wrk.sh                       # 5 rounds of 10 s, -t2 -c16
 #   ROUNDS=3 DURATION=5s CONNS=64 VARIANTS="bare postgres" cmd/loadtest/wrk.sh
 #   GOMAXPROCS=1 cmd/loadtest/wrk.sh          # the server on one core
+#   BEFORE_BIN=/tmp/loadtest-before VARIANTS="bare before-sqlite sqlite" cmd/loadtest/wrk.sh
+#                                             # an earlier build (go build -o ... ./cmd/loadtest
+#                                             # at that commit) as variants before-*
 #
 # PostgreSQL comes from AUDIT_LOAD_POSTGRES (default
 # postgres://postgres@127.0.0.1:5432/postgres); each run gets a scratch
@@ -26,8 +29,12 @@ trap 'rm -rf "$work"' EXIT
 go build -o "$work/loadtest" ./cmd/loadtest
 
 run_one() { # variant round
-	local v=$1 r=$2 dsn="" db=""
-	case $v in
+	local v=$1 r=$2 dsn="" db="" bin="$work/loadtest" serve=$1
+	if [[ $v == before-* ]]; then
+		bin=${BEFORE_BIN:?BEFORE_BIN names the earlier build for $v}
+		serve=${v#before-}
+	fi
+	case $serve in
 	sqlite | naive-sqlite) dsn="$work/$v-$r.sqlite3" ;;
 	postgres | naive-postgres)
 		db="audit_wrk_$$_${r}_${v//-/_}"
@@ -35,7 +42,7 @@ run_one() { # variant round
 		dsn="${PG/\/postgres\?//$db?}"
 		;;
 	esac
-	(cd "$work" && exec "$work/loadtest" -serve "$v" -addr "$ADDR" -dsn "$dsn" >"$work/report.json" 2>"$work/server.log") &
+	(cd "$work" && exec "$bin" -serve "$serve" -addr "$ADDR" -dsn "$dsn" >"$work/report.json" 2>"$work/server.log") &
 	local pid=$!
 	for _ in $(seq 100); do
 		curl -sf "http://$ADDR/api/ping/" >/dev/null 2>&1 && break
@@ -49,7 +56,9 @@ run_one() { # variant round
 	rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 	reqs=$(awk '/requests in/ {print $1}' <<<"$out")
 	printf '| %s | %s | %s | %s |\n' "$r" "$v" "$rps" "$(tr -d '\n' <"$work/report.json")"
-	echo "$r $v $rps $reqs" >>"$work/results"
+	local cpu
+	cpu=$(grep -o '"cpu_us_per_2xx":[0-9.e+-]*' "$work/report.json" | cut -d: -f2)
+	echo "$r $v $rps $reqs ${cpu:-0}" >>"$work/results"
 	if [ -n "$db" ]; then psql -q "$PG" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null; fi
 }
 
@@ -63,16 +72,22 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 echo
-echo "Ratio to bare Gin in the same round (median, min, max over rounds):"
+echo "Ratio to bare Gin in the same round (median, min, max over rounds); server CPU per answered request:"
 gawk '
-	{ rps[$1" "$2] = $3; if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 } ; rounds[$1] = 1 }
+	{ rps[$1" "$2] = $3; cpu[$1" "$2] = $5; if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 } ; rounds[$1] = 1 }
 	END {
 		for (i = 1; i <= n; i++) {
-			v = order[i]; if (v == "bare") continue
-			m = 0
-			for (r in rounds) if ((r" bare") in rps && (r" "v) in rps) vals[++m] = rps[r" "v] / rps[r" bare"]
+			v = order[i]
+			m = 0; k = 0
+			for (r in rounds) {
+				if ((r" "v) in cpu) cpus[++k] = cpu[r" "v]
+				if (v != "bare" && (r" bare") in rps && (r" "v) in rps) vals[++m] = rps[r" "v] / rps[r" bare"]
+			}
+			asort(cpus)
+			c = sprintf("server CPU %.1f us/request (median)", cpus[int((k + 1) / 2)])
+			if (v == "bare") { printf "- bare: %s\n", c; delete cpus; continue }
 			asort(vals)
-			printf "- %s: %.2f (%.2f to %.2f, %d rounds)\n", v, vals[int((m + 1) / 2)], vals[1], vals[m], m
-			delete vals
+			printf "- %s: %.2f (%.2f to %.2f, %d rounds); %s\n", v, vals[int((m + 1) / 2)], vals[1], vals[m], m, c
+			delete vals; delete cpus
 		}
 	}' "$work/results"

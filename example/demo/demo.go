@@ -13,6 +13,7 @@ import (
 
 	jwt "github.com/appleboy/gin-jwt/v2"
 	audit "github.com/gin-audit-trail/audit"
+	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
@@ -38,10 +39,16 @@ type Config struct {
 	Audit audit.Options
 }
 
-// ConfigFromEnv reads ADDR, AUDIT_DSN, APP_DSN, DEMO_USER, DEMO_PASSWORD
-// and JWT_SECRET.
+// ConfigFromEnv reads ADDR, AUDIT_DSN, APP_DSN, DEMO_USER, DEMO_PASSWORD,
+// JWT_SECRET, and AUDIT_INTEGRITY=1 (seal every batch) with
+// AUDIT_SIGNING_KEY (the Ed25519 key file that signs the digests, which
+// turns integrity on too; see docs/INTEGRITY.md).
 func ConfigFromEnv() Config {
 	return Config{
+		Audit: audit.Options{Integrity: repository.Integrity{
+			Enabled:        os.Getenv("AUDIT_INTEGRITY") == "1",
+			SigningKeyFile: os.Getenv("AUDIT_SIGNING_KEY"),
+		}},
 		Addr:         envOr("ADDR", "127.0.0.1:8080"),
 		AuditDSN:     os.Getenv("AUDIT_DSN"),
 		AppDSN:       envOr("APP_DSN", "app.sqlite3"),

@@ -115,9 +115,35 @@ func mergeBatches(items []*entities.Batch) *entities.Batch {
 	if len(items) == 1 {
 		return items[0]
 	}
+	return merge(len(items), func(i int) *entities.Batch { return items[i] })
+}
+
+// merge is one batch with every row of the n batches batch(0) ...
+// batch(n-1), in order, each table's rows allocated once.
+func merge(n int, batch func(i int) *entities.Batch) *entities.Batch {
+	var rq, lg, pr, st, rg int
+	for i := range n {
+		b := batch(i)
+		rq, lg, pr, st, rg = rq+len(b.Requests), lg+len(b.Logins), pr+len(b.Processes), st+len(b.Steps), rg+len(b.Registrations)
+	}
 	m := &entities.Batch{}
-	for _, b := range items {
-		m.Append(b)
+	if rq > 0 {
+		m.Requests = make([]entities.RequestEvent, 0, rq)
+	}
+	if lg > 0 {
+		m.Logins = make([]entities.LoginEvent, 0, lg)
+	}
+	if pr > 0 {
+		m.Processes = make([]entities.ProcessEvent, 0, pr)
+	}
+	if st > 0 {
+		m.Steps = make([]entities.StepEvent, 0, st)
+	}
+	if rg > 0 {
+		m.Registrations = make([]entities.RegistrationEvent, 0, rg)
+	}
+	for i := range n {
+		m.Append(batch(i))
 	}
 	return m
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/stmtcache"
 	"github.com/gin-audit-trail/audit/repository"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -15,7 +16,7 @@ import (
 
 // BenchmarkInsertRequestsSQLite compares, in one run, the two ways of
 // writing 1000 request events in a SQLite transaction: GORM's multi-row
-// INSERT and the prepared single-row statement GormStore uses. Run:
+// INSERT and the prepared multi-row statements GormStore uses. Run:
 //
 //	go test ./internal/writer -run '^$' -bench InsertRequestsSQLite -count 5
 func BenchmarkInsertRequestsSQLite(b *testing.B) {
@@ -36,6 +37,7 @@ func BenchmarkInsertRequestsSQLite(b *testing.B) {
 		return out
 	}
 	s := GormStore{DB: db}
+	prepareSQLiteInserts(context.Background(), stmtcache.Of(db)) // as WriteBatch does
 	strategies := map[string]func(tx *gorm.DB, r []entities.RequestEvent) error{
 		"gorm-multirow": func(tx *gorm.DB, r []entities.RequestEvent) error {
 			return insert(tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}), r)

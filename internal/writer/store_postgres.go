@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -31,15 +32,15 @@ type copyTable struct {
 var (
 	requestCopy = copyTable{"audit_request_events", []string{"id", "datetime", "user_id", "ip_address", "method", "url",
 		"route", "query_params", "request_type", "request_body", "response_body", "status_code", "response_time_ms",
-		"response_size", "error_type", "error_message", "error_stacktrace", "extra_informations"}}
+		"response_size", "error_type", "error_message", "error_stacktrace", "extra_informations", "digest_id"}}
 	loginCopy = copyTable{"audit_login_events", []string{"id", "datetime", "status", "request_id", "user_id",
-		"username", "extra_informations"}}
+		"username", "extra_informations", "digest_id"}}
 	processCopy = copyTable{"audit_process_events", []string{"id", "datetime", "name", "description", "created_by",
-		"request_id", "extra_informations"}}
+		"request_id", "extra_informations", "digest_id"}}
 	stepCopy = copyTable{"audit_step_events", []string{"id", "datetime", "process_id", "name", "description",
-		"step_order", "total_registrations", "created_by", "extra_informations"}}
+		"step_order", "total_registrations", "created_by", "extra_informations", "digest_id"}}
 	registrationCopy = copyTable{"audit_registration_events", []string{"id", "datetime", "step_id", "success", "name",
-		"description", "created_by", "extra_informations"}}
+		"description", "created_by", "extra_informations", "digest_id"}}
 )
 
 func uuidValue(id entities.ID) [16]byte { return id }
@@ -70,6 +71,7 @@ func copyBatch(b *entities.Batch, fn func(t copyTable, n int, src pgx.CopyFromSo
 			v[0], v[1], v[2], v[3], v[4], v[5] = uuidValue(r.ID), r.Datetime, r.UserID, r.IPAddress, r.Method, r.URL
 			v[6], v[7], v[8], v[9], v[10], v[11] = r.Route, r.QueryParams, r.RequestType, r.RequestBody, r.ResponseBody, r.StatusCode
 			v[12], v[13], v[14], v[15], v[16], v[17] = r.ResponseTimeMS, r.ResponseSize, r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, r.ExtraInformations
+			v[18] = nullUUID(r.DigestID)
 		})); err != nil {
 			return fmt.Errorf("copy request events: %w", err)
 		}
@@ -78,6 +80,7 @@ func copyBatch(b *entities.Batch, fn func(t copyTable, n int, src pgx.CopyFromSo
 		if err := fn(loginCopy, n, copySource(n, len(loginCopy.columns), func(i int, v []any) {
 			l := &b.Logins[i]
 			v[0], v[1], v[2], v[3], v[4], v[5], v[6] = uuidValue(l.ID), l.Datetime, l.Status, nullUUID(l.RequestID), l.UserID, l.Username, l.ExtraInformations
+			v[7] = nullUUID(l.DigestID)
 		})); err != nil {
 			return fmt.Errorf("copy login events: %w", err)
 		}
@@ -86,6 +89,7 @@ func copyBatch(b *entities.Batch, fn func(t copyTable, n int, src pgx.CopyFromSo
 		if err := fn(processCopy, n, copySource(n, len(processCopy.columns), func(i int, v []any) {
 			p := &b.Processes[i]
 			v[0], v[1], v[2], v[3], v[4], v[5], v[6] = uuidValue(p.ID), p.Datetime, p.Name, p.Description, p.CreatedBy, nullUUID(p.RequestID), p.ExtraInformations
+			v[7] = nullUUID(p.DigestID)
 		})); err != nil {
 			return fmt.Errorf("copy process events: %w", err)
 		}
@@ -95,6 +99,7 @@ func copyBatch(b *entities.Batch, fn func(t copyTable, n int, src pgx.CopyFromSo
 			s := &b.Steps[i]
 			v[0], v[1], v[2], v[3], v[4] = uuidValue(s.ID), s.Datetime, uuidValue(s.ProcessID), s.Name, s.Description
 			v[5], v[6], v[7], v[8] = s.StepOrder, s.TotalRegistrations, s.CreatedBy, s.ExtraInformations
+			v[9] = nullUUID(s.DigestID)
 		})); err != nil {
 			return fmt.Errorf("copy step events: %w", err)
 		}
@@ -104,6 +109,7 @@ func copyBatch(b *entities.Batch, fn func(t copyTable, n int, src pgx.CopyFromSo
 			r := &b.Registrations[i]
 			v[0], v[1], v[2], v[3], v[4] = uuidValue(r.ID), r.Datetime, uuidValue(r.StepID), r.Success, r.Name
 			v[5], v[6], v[7] = r.Description, r.CreatedBy, r.ExtraInformations
+			v[8] = nullUUID(r.DigestID)
 		})); err != nil {
 			return fmt.Errorf("copy registration events: %w", err)
 		}
@@ -113,7 +119,7 @@ func copyBatch(b *entities.Batch, fn func(t copyTable, n int, src pgx.CopyFromSo
 
 // writePostgres writes b with COPY on one pooled connection. It reports
 // ok false when the handle is not backed by pgx's database/sql driver.
-func writePostgres(ctx context.Context, db *sql.DB, b *entities.Batch) (ok bool, err error) {
+func writePostgres(ctx context.Context, db *sql.DB, b *entities.Batch, seal *integrity.Sealer) (ok bool, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return true, err
@@ -128,34 +134,42 @@ func writePostgres(ctx context.Context, db *sql.DB, b *entities.Batch) (ok bool,
 		}
 		pc := sc.Conn()
 		if inDoubt(ctx) {
-			return copyIdempotent(ctx, pc, b)
+			return copyIdempotent(ctx, pc, b, newSealTx(seal, b))
 		}
-		err := copyFresh(ctx, pc, b)
+		err := copyFresh(ctx, pc, b, newSealTx(seal, b))
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation: some rows are in already
-			return copyIdempotent(ctx, pc, b)
+			return copyIdempotent(ctx, pc, b, newSealTx(seal, b))
 		}
 		return err
 	})
 	return ok, err
 }
 
-// copyFresh copies b into the audit tables in one transaction.
-func copyFresh(ctx context.Context, c *pgx.Conn, b *entities.Batch) error {
-	return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-		return copyBatch(b, func(t copyTable, n int, src pgx.CopyFromSource) error {
+// copyFresh copies b into the audit tables in one transaction, with its
+// digest when seal is not nil.
+func copyFresh(ctx context.Context, c *pgx.Conn, b *entities.Batch, seal *sealTx) error {
+	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		err := copyBatch(b, func(t copyTable, n int, src pgx.CopyFromSource) error {
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.columns, src)
 			return err
 		})
+		if err != nil {
+			return err
+		}
+		return seal.finishPostgres(ctx, tx)
 	})
+	seal.done(err)
+	return err
 }
 
 // copyIdempotent copies b into temporary tables (one per audit table and
 // connection, emptied at each commit) and inserts from them the rows not
-// yet stored, in one transaction.
-func copyIdempotent(ctx context.Context, c *pgx.Conn, b *entities.Batch) error {
-	return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-		return copyBatch(b, func(t copyTable, n int, src pgx.CopyFromSource) error {
+// yet stored, in one transaction. With seal, the digest covers only the
+// rows this transaction inserted.
+func copyIdempotent(ctx context.Context, c *pgx.Conn, b *entities.Batch, seal *sealTx) error {
+	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		err := copyBatch(b, func(t copyTable, n int, src pgx.CopyFromSource) error {
 			tmp := "audit_incoming_" + t.name
 			if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+tmp+" (LIKE "+t.name+") ON COMMIT DELETE ROWS"); err != nil {
 				return err
@@ -164,8 +178,18 @@ func copyIdempotent(ctx context.Context, c *pgx.Conn, b *entities.Batch) error {
 				return err
 			}
 			cols := strings.Join(t.columns, ", ")
-			_, err := tx.Exec(ctx, "INSERT INTO "+t.name+" ("+cols+") SELECT "+cols+" FROM "+tmp+" ON CONFLICT DO NOTHING")
+			insert := "INSERT INTO " + t.name + " (" + cols + ") SELECT " + cols + " FROM " + tmp + " ON CONFLICT DO NOTHING"
+			if seal != nil {
+				return seal.insertReturning(ctx, tx, t.name, insert)
+			}
+			_, err := tx.Exec(ctx, insert)
 			return err
 		})
+		if err != nil {
+			return err
+		}
+		return seal.finishPostgres(ctx, tx)
 	})
+	seal.done(err)
+	return err
 }

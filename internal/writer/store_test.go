@@ -93,3 +93,35 @@ func TestStoreWritesLargeBatches(t *testing.T) {
 		require.Equal(t, total, distinct)
 	})
 }
+
+// SQLite audit databases are often opened with a pool of one connection:
+// the store's reused statements must not wait for a second one, and keep
+// working across batches, a duplicate batch and a connection that was
+// closed between two batches.
+func TestStoreSQLiteOneConnection(t *testing.T) {
+	dsn := testdb.SQLite(t)
+	db := testdb.Open(t, dsn)
+	sqlDB, err := db.DB()
+	require.NoError(t, err)
+	sqlDB.SetMaxOpenConns(1)
+	store := writer.GormStore{DB: db}
+	var written []*entities.Batch
+	for i := range 4 {
+		b := &entities.Batch{}
+		for range 100 + i {
+			b.Append(requestBatch("/api/one-conn/"))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		require.NoError(t, store.WriteBatch(ctx, b), "batch %d", i)
+		cancel()
+		written = append(written, b)
+		if i == 1 {
+			sqlDB.SetMaxIdleConns(0) // the connection is closed: the next batch gets a new one
+			sqlDB.SetMaxIdleConns(1)
+		}
+	}
+	require.NoError(t, store.WriteBatch(context.Background(), written[0]), "a batch written again")
+	total, distinct := countRows(t, dsn)
+	require.Equal(t, int64(100+101+102+103), total)
+	require.Equal(t, total, distinct)
+}

@@ -346,16 +346,7 @@ func (p *pending) merged() *entities.Batch {
 	if len(p.items) == 1 {
 		return p.items[0].batch
 	}
-	var n entities.Batch
-	for _, it := range p.items {
-		b := it.batch
-		n.Requests = append(n.Requests, b.Requests...)
-		n.Logins = append(n.Logins, b.Logins...)
-		n.Processes = append(n.Processes, b.Processes...)
-		n.Steps = append(n.Steps, b.Steps...)
-		n.Registrations = append(n.Registrations, b.Registrations...)
-	}
-	return &n
+	return merge(len(p.items), func(i int) *entities.Batch { return p.items[i].batch })
 }
 
 // batch is the batcher: it assembles transactions from the queue and hands
