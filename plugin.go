@@ -75,7 +75,7 @@ func Open(opts Options) (*Trail, error) {
 		}
 		t.ownDB = true
 	}
-	part := partitioning(opts, t.db, t.log) // partitioning.go
+	part := partitioning(opts, t.db, t.log)  // partitioning.go
 	sealer, err := newSealer(opts.Integrity) // integrity.go
 	if err != nil {
 		t.closeDB()
