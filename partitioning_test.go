@@ -10,8 +10,11 @@ import (
 	"time"
 
 	audit "github.com/gin-audit-trail/audit"
+	"github.com/gin-audit-trail/audit/entities"
+	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/internal/testlog"
+	"github.com/gin-audit-trail/audit/internal/writer"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/assert"
@@ -76,4 +79,29 @@ func TestTrailIgnoresPartitioningOnSQLite(t *testing.T) {
 	var n int64
 	require.NoError(t, trail.DB().Raw("SELECT count(*) FROM audit_request_events").Scan(&n).Error)
 	assert.Equal(t, int64(1), n)
+}
+
+// A sealed trail (Options.Integrity) on partitioned tables: batches are
+// sealed through the partitions, and a sealed purge records its deletions
+// (batched deletes, not partition drops), so verification finds nothing
+// wrong after it.
+func TestSealedTrailOnPartitionedTables(t *testing.T) {
+	db, err := repository.Open(testdb.Postgres(t))
+	require.NoError(t, err)
+	require.NoError(t, repository.MigratePartitioned(db, repository.Partitioning{Interval: repository.PartitionDaily}))
+	sealer := integrity.NewSealer(nil)
+	store := writer.GormStore{DB: db, Integrity: sealer}
+	now := time.Now().UTC()
+	for _, at := range []time.Time{now.AddDate(0, 0, -30), now} {
+		require.NoError(t, store.WriteBatch(context.Background(), &entities.Batch{Processes: []entities.ProcessEvent{
+			{ID: entities.NewID(), Datetime: at, Name: "job"}}}))
+	}
+	p := repository.Purger{DB: db, Integrity: sealer}
+	n, err := p.PurgeOlder(context.Background(), repository.Processes, now.AddDate(0, 0, -7))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n)
+	vr, err := integrity.Verify(context.Background(), db, integrity.Options{})
+	require.NoError(t, err)
+	assert.Zero(t, vr.Problems)
+	assert.Equal(t, int64(1), vr.Purged)
 }
