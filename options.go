@@ -145,6 +145,15 @@ type Options struct {
 	// freed space goes back to the file system.
 	Retention repository.Retention
 
+	// Partitioning declares the five audit tables of a new PostgreSQL
+	// audit database partitioned by datetime, daily or monthly, for large
+	// deployments: the trail creates the partitions ahead of time in the
+	// background, and retention drops whole partitions instead of deleting
+	// rows (docs/RETENTION.md). An existing unpartitioned database is never
+	// converted: Open fails, naming the command that converts it. Ignored,
+	// with a warning, on SQLite.
+	Partitioning repository.Partitioning
+
 	// Integrity makes the trail tamper-evident: each batch's rows are
 	// hashed into a digest written in the same transaction, digests are
 	// chained and, with Integrity.SigningKey, signed (Ed25519), and

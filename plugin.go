@@ -40,7 +40,8 @@ type Trail struct {
 	ownDB   bool // opened from Options.DSN, closed by Close
 	conn    *writer.ConnectingStore
 	writer  *writer.Writer
-	retain  *repository.Retainer // nil without Options.Retention
+	retain  *repository.Retainer        // nil without Options.Retention
+	keeper  *repository.PartitionKeeper // nil without Options.Partitioning (partitioning.go)
 	sync    bool
 	log     *slog.Logger
 	resolve func(*gin.Context) string
@@ -74,6 +75,7 @@ func Open(opts Options) (*Trail, error) {
 		}
 		t.ownDB = true
 	}
+	part := partitioning(opts, t.db, t.log)  // partitioning.go
 	sealer, err := newSealer(opts.Integrity) // integrity.go
 	if err != nil {
 		t.closeDB()
@@ -81,6 +83,7 @@ func Open(opts Options) (*Trail, error) {
 	}
 	t.conn = writer.NewConnectingStore(t.db, writer.GormStore{DB: t.db, Integrity: sealer}, writer.ConnectConfig{
 		Migrate:        !opts.SkipMigration,
+		Partitioning:   part,
 		AttemptTimeout: opts.ConnectTimeout,
 		BackoffMax:     opts.Writer.RetryBackoffMax,
 		Logger:         t.log,
@@ -96,7 +99,7 @@ func Open(opts Options) (*Trail, error) {
 			wait = DefaultConnectWait
 		}
 		t.conn.Start(wait)
-		if err := t.conn.Err(); errors.Is(err, repository.ErrNotMigrated) {
+		if err := t.conn.Err(); errors.Is(err, repository.ErrNotMigrated) || errors.Is(err, repository.ErrNotPartitioned) {
 			_ = t.conn.Close(context.Background())
 			t.closeDB()
 			return nil, err // a configuration error: fail here, not by spooling every batch
@@ -115,6 +118,9 @@ func Open(opts Options) (*Trail, error) {
 	}
 	if opts.Retention.Enabled() {
 		t.retain = repository.StartRetainer(t.db, opts.Retention.Sealed(sealer), t.conn.Ready(), t.log)
+	}
+	if part.Enabled() && !part.External {
+		t.keeper = repository.StartPartitionKeeper(t.db, part, t.conn.Ready(), t.log)
 	}
 	t.closeWhenDone(opts.Context, opts.Closed) // drain.go
 	return t, nil
@@ -164,6 +170,11 @@ func (t *Trail) Close(ctx context.Context) error {
 }
 
 func (t *Trail) close(ctx context.Context) error {
+	if t.keeper != nil {
+		if err := t.keeper.Close(ctx); err != nil {
+			return err
+		}
+	}
 	if t.retain != nil {
 		if err := t.retain.Close(ctx); err != nil {
 			return err

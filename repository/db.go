@@ -139,6 +139,11 @@ func Migrate(db *gorm.DB) error {
 	}
 	switch TargetOf(db).Driver {
 	case DriverPostgres:
+		if partitioned, err := allPartitioned(db); err != nil {
+			return err
+		} else if partitioned {
+			return migrateLocked(db) // partition.go
+		}
 		// DDL is transactional on PostgreSQL: the lock is released by the
 		// commit or rollback, whatever happens to the connection.
 		return db.Transaction(func(tx *gorm.DB) error {

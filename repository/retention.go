@@ -111,12 +111,18 @@ type Purger struct {
 // and registrations (children first, so none is left without its parent
 // should the pass stop), then steps and registrations older than before
 // whose parent is gone. Steps and Registrations cannot be purged on their
-// own: they follow their process.
+// own: they follow their process. On partitioned PostgreSQL tables it
+// detaches and drops the partitions that end before before instead, and
+// deletes in batches only the older rows of the DEFAULT partitions (see
+// Partitioning).
 func (p Purger) PurgeOlder(ctx context.Context, kind Kind, before time.Time) (int64, error) {
 	if p.BatchRows <= 0 {
 		p.BatchRows = DefaultPurgeBatchRows
 	}
 	before = before.UTC()
+	if n, handled, err := p.purgePartitioned(ctx, kind, before); handled || err != nil {
+		return n, err // partition.go
+	}
 	switch kind {
 	case Requests, Logins:
 		return p.loop(ctx, kind, []string{deleteOldest(kind.Table())}, before)

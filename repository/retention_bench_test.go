@@ -66,7 +66,8 @@ func writeFor(b *testing.B, db *gorm.DB, stop <-chan struct{}) int64 {
 // BenchmarkPurgeWhileWriting purges AUDIT_BENCH_PURGE_ROWS old rows while
 // the writer goes on, and measures the writer alone for as long, twice,
 // alternating: purge_rows/s, and the writer's rows/s during the purge
-// against without (writer_ratio). Run with -benchtime=1x.
+// against without (writer_ratio); AUDIT_BENCH_PURGE_ROUNDS rounds
+// (default 2). Run with -benchtime=1x.
 func BenchmarkPurgeWhileWriting(b *testing.B) {
 	for _, be := range testdb.Backends() {
 		b.Run(be.Name, func(b *testing.B) {
@@ -74,7 +75,7 @@ func BenchmarkPurgeWhileWriting(b *testing.B) {
 			n := benchPurgeRows(b)
 			var purged, purgeNanos, during, alone, aloneNanos atomic.Int64
 			for b.Loop() {
-				for range 2 {
+				for range envInt(b, "AUDIT_BENCH_PURGE_ROUNDS", 2) {
 					cutoff := time.Now().UTC().Add(-24 * time.Hour)
 					seedOld(b, db, n, cutoff)
 

@@ -37,7 +37,7 @@ postgres:// URL (or a key=value string with host=).`,
 	root.PersistentFlags().DurationVar(&g.progressInterval, "progress-interval", 5*time.Second, "time between two progress lines when stderr is not a terminal")
 	_ = root.PersistentFlags().MarkHidden("progress-interval")
 	root.AddCommand(newMigrateCommand(g), newPurgeCommand(g), newExportCommand(g), newStatsCommand(g), newSpoolCommand(g),
-		newVerifyCommand(g), newKeygenCommand())
+		newVerifyCommand(g), newKeygenCommand(), newPartitionCommand(g))
 	return root
 }
 

@@ -20,7 +20,8 @@ type TableStat struct {
 	// table is empty.
 	Oldest time.Time `json:"oldest,omitzero"`
 	Newest time.Time `json:"newest,omitzero"`
-	// Bytes is the table's size on disk with its indexes, -1 where the
+	// Bytes is the table's size on disk with its indexes (and its
+	// partitions, when partitioned), -1 where the
 	// database does not say (SQLite: see DatabaseBytes).
 	Bytes int64 `json:"bytes"`
 }
@@ -50,7 +51,7 @@ func TableStats(ctx context.Context, db *gorm.DB) ([]TableStat, error) {
 			st.Oldest, st.Newest = first[0].UTC(), last[0].UTC()
 		}
 		if pg {
-			if err := db.Raw("SELECT pg_total_relation_size(?::regclass)", st.Table).Scan(&st.Bytes).Error; err != nil {
+			if err := db.Raw("SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree(?::regclass)", st.Table).Scan(&st.Bytes).Error; err != nil {
 				return nil, fmt.Errorf("audit: size of %s: %w", st.Table, err)
 			}
 		}

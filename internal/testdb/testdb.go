@@ -117,13 +117,25 @@ func SkipWithoutPostgres(t testing.TB, why string) {
 	testskip.Skip(t, why+"\n*** Set AUDIT_TEST_POSTGRES or start the server (PostgreSQL tests).")
 }
 
-// Open opens and migrates the audit database at dsn, closing it when t ends.
+// Partitioning is the partitioning that Open gives PostgreSQL databases:
+// none, unless AUDIT_TEST_PARTITIONING is "daily" or "monthly", which runs
+// the tests that use Open on partitioned tables.
+func Partitioning(t testing.TB) repository.Partitioning {
+	iv, err := repository.ParsePartitionInterval(os.Getenv("AUDIT_TEST_PARTITIONING"))
+	if err != nil {
+		t.Fatalf("AUDIT_TEST_PARTITIONING: %v", err)
+	}
+	return repository.Partitioning{Interval: iv}
+}
+
+// Open opens and migrates the audit database at dsn, closing it when t
+// ends (on PostgreSQL with Partitioning(t)).
 func Open(t testing.TB, dsn string) *gorm.DB {
 	db, err := repository.Open(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := repository.Migrate(db); err != nil {
+	if err := repository.MigratePartitioned(db, Partitioning(t)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -34,6 +34,9 @@ type ConnectConfig struct {
 	// Migrate runs Migrate once the database answers, before the first
 	// write.
 	Migrate bool
+	// Partitioning is passed to repository.MigratePartitioned (with Migrate) or
+	// checked by repository.CheckPartitioning (without).
+	Partitioning repository.Partitioning
 	// AttemptTimeout bounds one attempt: connecting, pinging and migrating.
 	// Default DefaultConnectTimeout.
 	AttemptTimeout time.Duration
@@ -134,9 +137,12 @@ func (s *ConnectingStore) attempt(ctx context.Context) error {
 	}
 	s.answeredOnce.Do(func() { close(s.answered) })
 	if s.cfg.Migrate {
-		return repository.Migrate(s.db.WithContext(ctx))
+		return repository.MigratePartitioned(s.db.WithContext(ctx), s.cfg.Partitioning)
 	}
-	return repository.CheckMigrated(s.db.WithContext(ctx))
+	if err := repository.CheckMigrated(s.db.WithContext(ctx)); err != nil {
+		return err
+	}
+	return repository.CheckPartitioning(s.db.WithContext(ctx), s.cfg.Partitioning)
 }
 
 // Err is the error of the latest attempt to connect, nil once connected

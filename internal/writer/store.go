@@ -21,7 +21,7 @@ type Store interface {
 // GormStore is the Store backed by the audit *gorm.DB, one transaction per
 // batch. On PostgreSQL it uses binary COPY through pgx, and for a batch
 // whose commit is in doubt (a retry, a replay) COPY into temporary tables
-// then INSERT ... ON CONFLICT (id) DO NOTHING; on SQLite, request events
+// then INSERT ... ON CONFLICT DO NOTHING; on SQLite, request events
 // with multi-row prepared INSERT OR IGNORE statements (store_sqlite.go) and
 // the other tables with ON CONFLICT (id) DO NOTHING. Writing the same batch
 // twice never duplicates a row.
@@ -64,7 +64,7 @@ func (s GormStore) insertRows(ctx context.Context, tx *gorm.DB, b *entities.Batc
 	if err := s.insertRequests(ctx, tx, b.Requests); err != nil {
 		return fmt.Errorf("insert request events: %w", err)
 	}
-	tx = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true})
+	tx = tx.Clauses(onConflictDoNothing(tx))
 	if err := insert(tx, b.Logins); err != nil {
 		return fmt.Errorf("insert login events: %w", err)
 	}
@@ -95,7 +95,7 @@ func (s GormStore) insertRequests(ctx context.Context, tx *gorm.DB, rows []entit
 		return nil
 	}
 	if tx.Dialector.Name() != "sqlite" {
-		return insert(tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}), rows)
+		return insert(tx.Clauses(onConflictDoNothing(tx)), rows)
 	}
 	return insertRequestsSQLite(ctx, tx.Statement.ConnPool, stmtcache.Of(s.DB), rows)
 }
@@ -109,4 +109,14 @@ func (s GormStore) Parallelism() int {
 		return defaultParallelism()
 	}
 	return 1
+}
+
+// onConflictDoNothing is ON CONFLICT (id) DO NOTHING on SQLite, and ON
+// CONFLICT DO NOTHING elsewhere: a partitioned PostgreSQL table's primary
+// key is (id, datetime) (partition.go).
+func onConflictDoNothing(tx *gorm.DB) clause.OnConflict {
+	if tx.Dialector.Name() == "sqlite" {
+		return clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}
+	}
+	return clause.OnConflict{DoNothing: true}
 }

@@ -18,8 +18,10 @@ import (
 // GORM handle. A fresh batch is copied straight into the tables, in one
 // transaction. A batch whose commit is in doubt (a retry, a replay from
 // the spool), or whose COPY meets a row already there, is copied into
-// temporary tables and moved with INSERT ... SELECT ... ON CONFLICT (id)
-// DO NOTHING, so no row is ever stored twice.
+// temporary tables and moved with INSERT ... SELECT ... ON CONFLICT DO
+// NOTHING, so no row is ever stored twice. The conflict has no target: the
+// primary key is (id) on a plain table, (id, datetime) on a partitioned
+// one (partition.go), and a row's datetime never changes.
 
 // copyTable is one audit table as COPY sees it.
 type copyTable struct {
@@ -177,7 +179,7 @@ func copyIdempotent(ctx context.Context, c *pgx.Conn, b *entities.Batch, seal *s
 				return err
 			}
 			cols := strings.Join(t.columns, ", ")
-			insert := "INSERT INTO " + t.name + " (" + cols + ") SELECT " + cols + " FROM " + tmp + " ON CONFLICT (id) DO NOTHING"
+			insert := "INSERT INTO " + t.name + " (" + cols + ") SELECT " + cols + " FROM " + tmp + " ON CONFLICT DO NOTHING"
 			if seal != nil {
 				return seal.insertReturning(ctx, tx, t.name, insert)
 			}
