@@ -40,8 +40,8 @@ type Trail struct {
 	ownDB   bool // opened from Options.DSN, closed by Close
 	conn    *writer.ConnectingStore
 	writer  *writer.Writer
-	retain  *repository.Retainer        // nil without Options.Retention
-	keeper  *repository.PartitionKeeper // nil without Options.Partitioning (partitioning.go)
+	retain  *periodic // retention passes (background.go); nil without Options.Retention
+	keeper  *periodic // partitions created ahead; nil without Options.Partitioning (partitioning.go)
 	sync    bool
 	log     *slog.Logger
 	resolve func(*gin.Context) string
@@ -117,10 +117,10 @@ func Open(opts Options) (*Trail, error) {
 		return nil, fmt.Errorf("audit: open spool: %w", err)
 	}
 	if opts.Retention.Enabled() {
-		t.retain = repository.StartRetainer(t.db, opts.Retention.Sealed(sealer), t.conn.Ready(), t.log)
+		t.retain = startRetention(t.db, opts.Retention.Sealed(sealer), t.conn.Ready(), t.log)
 	}
 	if part.Enabled() && !part.External {
-		t.keeper = repository.StartPartitionKeeper(t.db, part, t.conn.Ready(), t.log)
+		t.keeper = startPartitionKeeper(t.db, part, t.conn.Ready(), t.log)
 	}
 	t.closeWhenDone(opts.Context, opts.Closed) // drain.go
 	return t, nil

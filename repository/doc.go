@@ -17,8 +17,16 @@
 //     report, and what the admin's health route shows.
 //   - ErrClosed, ErrQueueFull, ErrSpoolFull: why a synchronous write was
 //     refused.
+//   - Integrity: sealing every batch with a chained, optionally signed
+//     digest (audit.Options.Integrity, the audit verify command).
 //   - Retention, RunRetention, RetentionResult, Kind: how long each table
-//     keeps its rows (audit.Options.Retention, the audit purge command).
+//     keeps its rows (audit.Options.Retention); Purger, CountOlder,
+//     LockRetention, IncrementalVacuum and EnableIncrementalVacuum are the
+//     steps of a pass, for the audit purge command and deploy scripts.
+//   - Partitioning, MigratePartitioned, EnsurePartitions, Partitions,
+//     IsPartitioned, CheckPartitioning, ConvertToPartitioned: PostgreSQL
+//     time partitioning (audit.Options.Partitioning, the audit partition
+//     commands; see docs/RETENTION.md).
 //
 // The writer itself (batching, spool, stores), the admin's read queries
 // and the spool's file format are internal to the module.

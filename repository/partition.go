@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -632,57 +631,4 @@ func (p Purger) purgePartitioned(ctx context.Context, kind Kind, before time.Tim
 		}
 	}
 	return n, true, nil
-}
-
-// PartitionKeeper creates the partitions ahead in the background, at
-// start and every Partitioning.CheckInterval.
-type PartitionKeeper struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// StartPartitionKeeper starts the background checks over db. ready, when
-// not nil, delays the first until it is closed (the database is
-// connected and migrated).
-func StartPartitionKeeper(db *gorm.DB, p Partitioning, ready <-chan struct{}, log *slog.Logger) *PartitionKeeper {
-	p = p.withDefaults()
-	if log == nil {
-		log = slog.Default()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	k := &PartitionKeeper{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(k.done)
-		if ready != nil {
-			select {
-			case <-ready:
-			case <-ctx.Done():
-				return
-			}
-		}
-		for {
-			created, err := EnsurePartitions(ctx, db, p, time.Now())
-			switch {
-			case err != nil && ctx.Err() == nil:
-				log.Warn("audit: creating the partitions ahead failed; retried at the next check", "error", err)
-			case len(created) > 0:
-				log.Info("audit: partitions created ahead", "partitions", created)
-			}
-			if sleep(ctx, p.CheckInterval) != nil {
-				return
-			}
-		}
-	}()
-	return k
-}
-
-// Close stops the checks, waiting for the one in flight or for ctx.
-func (k *PartitionKeeper) Close(ctx context.Context) error {
-	k.cancel()
-	select {
-	case <-k.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("audit: partition check still running: %w", ctx.Err())
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/gin-audit-trail/audit/internal/integrity"
@@ -378,63 +377,4 @@ func EnableIncrementalVacuum(ctx context.Context, db *gorm.DB) error {
 		}
 		return tx.Exec("VACUUM").Error
 	})
-}
-
-// Retainer runs retention passes in the background, one every
-// Retention.Interval, the first once ready is closed (the database is
-// connected). Of several instances sharing a database, one runs each pass;
-// the others skip it.
-type Retainer struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// StartRetainer starts the background passes over db. ready, when not
-// nil, delays the first pass until it is closed.
-func StartRetainer(db *gorm.DB, r Retention, ready <-chan struct{}, log *slog.Logger) *Retainer {
-	r = r.withDefaults()
-	if log == nil {
-		log = slog.Default()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	rt := &Retainer{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(rt.done)
-		if ready != nil {
-			select {
-			case <-ready:
-			case <-ctx.Done():
-				return
-			}
-		}
-		for {
-			start := time.Now()
-			res, err := RunRetention(ctx, db, r, start.UTC())
-			switch {
-			case errors.Is(err, ErrRetentionBusy):
-				log.Debug("audit: retention pass skipped: another instance runs it")
-			case err != nil && ctx.Err() == nil:
-				log.Warn("audit: retention pass failed; it is retried at the next interval", "error", err)
-			case err == nil:
-				log.Info("audit: retention pass done", "requests", res.Deleted[Requests], "logins", res.Deleted[Logins],
-					"processes", res.Deleted[Processes], "vacuumed_pages", res.VacuumedPages, "took", time.Since(start).Round(time.Millisecond))
-			}
-			if sleep(ctx, r.Interval) != nil {
-				return
-			}
-		}
-	}()
-	return rt
-}
-
-// Close stops the passes: a pass in flight stops after its current batch.
-// It waits for that, or for ctx.
-func (rt *Retainer) Close(ctx context.Context) error {
-	rt.cancel()
-	select {
-	case <-rt.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("audit: retention pass still running: %w", ctx.Err())
-	}
 }
