@@ -10,7 +10,7 @@ import (
 
 // response_time_ms is a numeric column on PostgreSQL (GORM's type for a
 // float64). pgx encodes a float64 for it by formatting the number as text
-// and building it back with math/big: about ten allocations and 0.75 µs a
+// and building it back with math/big: about fifteen allocations and 0.75 µs a
 // row. copyNumeric is the value the COPY path hands pgx instead; the codec
 // that numericFastPath installs on the writer's connections encodes it to
 // the same bytes with integer arithmetic, and falls back to pgx's own
