@@ -127,6 +127,9 @@ func TestStartWithDatabaseHung(t *testing.T) { checkStart(t, "hung") }
 
 func checkStart(t *testing.T, fault string) {
 	rep, err := runStart(fault, 200, 100)
+	if isSkip(err) {
+		testskip.Skip(t, err.Error())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +156,9 @@ func checkStart(t *testing.T, fault string) {
 // and serve.
 func TestConcurrentFirstStart(t *testing.T) {
 	rep, err := runConcurrentStart(5, 3)
+	if isSkip(err) {
+		testskip.Skip(t, err.Error())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +175,9 @@ func TestConcurrentFirstStart(t *testing.T) {
 // answers 503 "unreachable" within 2 s, and the application answers.
 func TestHealthDuringHang(t *testing.T) {
 	rep, err := runHealthHang(3)
+	if isSkip(err) {
+		testskip.Skip(t, err.Error())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +201,9 @@ func TestHealthDuringHang(t *testing.T) {
 func TestShutdownDuringHang(t *testing.T) {
 	const shutdown = 3 * time.Second
 	rep, err := runShutdownHang(shutdown, 100)
+	if isSkip(err) {
+		testskip.Skip(t, err.Error())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
