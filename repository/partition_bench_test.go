@@ -2,9 +2,6 @@ package repository_test
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"testing"
@@ -13,6 +10,7 @@ import (
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/internal/writer"
+	"github.com/gin-audit-trail/audit/internal/writerbench"
 	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -31,21 +29,7 @@ func envInt(b *testing.B, name string, def int) int {
 // the middleware makes them, library defaults) and returns rows/s from
 // the first Enqueue to the last commit.
 func writerRate(b *testing.B, db *gorm.DB, n int) float64 {
-	w := writer.NewWriter(writer.GormStore{DB: db}, repository.WriterConfig{
-		QueueSize: 1 << 16, EnqueueTimeout: time.Minute,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	start := time.Now()
-	for i := range n {
-		w.Enqueue(&entities.Batch{Requests: []entities.RequestEvent{{
-			ID: entities.NewID(), Datetime: time.Now().UTC(), Method: "GET", URL: fmt.Sprintf("/api/item/%d/", i%100),
-			StatusCode: 200, IPAddress: "127.0.0.1", RequestType: "http", ResponseBody: `{"status":"ok"}`, ResponseTimeMS: 0.25,
-		}}})
-	}
-	require.NoError(b, w.Close(context.Background()))
-	rate := float64(n) / time.Since(start).Seconds()
-	require.Equal(b, int64(n), w.Stats().Written)
-	return rate
+	return writerbench.RowsPerSecond(b, writer.GormStore{DB: db}, n)
 }
 
 // BenchmarkWriterPartitioned compares the writer's rows/s into daily

@@ -1,18 +1,13 @@
 package writer_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
-	"time"
 
-	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-audit-trail/audit/internal/testdb"
 	"github.com/gin-audit-trail/audit/internal/writer"
-	"github.com/gin-audit-trail/audit/repository"
+	"github.com/gin-audit-trail/audit/internal/writerbench"
 )
 
 // BenchmarkWriterIntegrity measures what sealing costs the writer: rows
@@ -36,26 +31,9 @@ func BenchmarkWriterIntegrity(b *testing.B) {
 					if mode == "on" {
 						store.Integrity = integrity.NewSealer(key)
 					}
-					w := writer.NewWriter(store, repository.WriterConfig{
-						QueueSize: 1 << 16, EnqueueTimeout: time.Minute,
-						Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-					})
 					b.ReportAllocs()
 					b.ResetTimer()
-					start := time.Now()
-					for i := range b.N {
-						w.Enqueue(&entities.Batch{Requests: []entities.RequestEvent{{
-							ID: entities.NewID(), Datetime: time.Now().UTC(), Method: "GET", URL: fmt.Sprintf("/api/item/%d/", i%100),
-							StatusCode: 200, IPAddress: "127.0.0.1", RequestType: "http", ResponseBody: `{"status":"ok"}`, ResponseTimeMS: 0.25,
-						}}})
-					}
-					if err := w.Close(context.Background()); err != nil {
-						b.Fatal(err)
-					}
-					b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "rows/s")
-					if st := w.Stats(); st.Written != int64(b.N) {
-						b.Fatalf("written %d of %d", st.Written, b.N)
-					}
+					b.ReportMetric(writerbench.RowsPerSecond(b, store, b.N), "rows/s")
 				})
 			}
 		}
