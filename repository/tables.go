@@ -26,17 +26,8 @@ func Kinds() []Kind { return []Kind{Requests, Logins, Processes, Steps, Registra
 // Table is the audit table that holds rows of kind k, "" for an unknown
 // kind.
 func (k Kind) Table() string {
-	switch k {
-	case Requests:
-		return "audit_request_events"
-	case Logins:
-		return "audit_login_events"
-	case Processes:
-		return "audit_process_events"
-	case Steps:
-		return "audit_step_events"
-	case Registrations:
-		return "audit_registration_events"
+	if m, ok := k.Model().(interface{ TableName() string }); ok {
+		return m.TableName()
 	}
 	return ""
 }

@@ -32,15 +32,15 @@ const (
 func (t Table) Name() string {
 	switch t {
 	case Requests:
-		return "audit_request_events"
+		return entities.RequestEvent{}.TableName()
 	case Logins:
-		return "audit_login_events"
+		return entities.LoginEvent{}.TableName()
 	case Processes:
-		return "audit_process_events"
+		return entities.ProcessEvent{}.TableName()
 	case Steps:
-		return "audit_step_events"
+		return entities.StepEvent{}.TableName()
 	case Registrations:
-		return "audit_registration_events"
+		return entities.RegistrationEvent{}.TableName()
 	}
 	return ""
 }

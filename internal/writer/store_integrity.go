@@ -236,30 +236,22 @@ func storedIDs(tx *gorm.DB, b *entities.Batch) (map[sealKey]bool, error) {
 
 // withoutStored is b without the rows in stored.
 func withoutStored(b *entities.Batch, stored map[sealKey]bool) *entities.Batch {
-	out := &entities.Batch{}
-	for _, r := range b.Requests {
-		if !stored[sealKey{integrity.Requests, r.ID}] {
-			out.Requests = append(out.Requests, r)
-		}
+	return &entities.Batch{
+		Requests:      unstored(b.Requests, integrity.Requests, stored, func(r *entities.RequestEvent) entities.ID { return r.ID }),
+		Logins:        unstored(b.Logins, integrity.Logins, stored, func(r *entities.LoginEvent) entities.ID { return r.ID }),
+		Processes:     unstored(b.Processes, integrity.Processes, stored, func(r *entities.ProcessEvent) entities.ID { return r.ID }),
+		Steps:         unstored(b.Steps, integrity.Steps, stored, func(r *entities.StepEvent) entities.ID { return r.ID }),
+		Registrations: unstored(b.Registrations, integrity.Registrations, stored, func(r *entities.RegistrationEvent) entities.ID { return r.ID }),
 	}
-	for _, r := range b.Logins {
-		if !stored[sealKey{integrity.Logins, r.ID}] {
-			out.Logins = append(out.Logins, r)
-		}
-	}
-	for _, r := range b.Processes {
-		if !stored[sealKey{integrity.Processes, r.ID}] {
-			out.Processes = append(out.Processes, r)
-		}
-	}
-	for _, r := range b.Steps {
-		if !stored[sealKey{integrity.Steps, r.ID}] {
-			out.Steps = append(out.Steps, r)
-		}
-	}
-	for _, r := range b.Registrations {
-		if !stored[sealKey{integrity.Registrations, r.ID}] {
-			out.Registrations = append(out.Registrations, r)
+}
+
+// unstored is rows without those of table t in stored (nil when none is
+// left).
+func unstored[T any](rows []T, t integrity.Table, stored map[sealKey]bool, id func(*T) entities.ID) []T {
+	var out []T
+	for i := range rows {
+		if !stored[sealKey{t, id(&rows[i])}] {
+			out = append(out, rows[i])
 		}
 	}
 	return out
