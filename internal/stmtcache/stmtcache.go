@@ -15,7 +15,9 @@ import (
 // Name is the plugin's name in gorm.Config.Plugins.
 const Name = "audit:statement-cache"
 
-// Cache holds one prepared *sql.Stmt per query text. database/sql
+// Cache holds one prepared *sql.Stmt per key, a short name its user
+// gives the query text (a long statement text need not be built to be
+// looked up). database/sql
 // prepares a statement again on each connection it is used on (and on a
 // connection that replaced a broken one), and Tx.StmtContext reuses the
 // one prepared on the transaction's connection.
@@ -49,33 +51,34 @@ func Of(db *gorm.DB) *Cache {
 	return c
 }
 
-// Get returns the statement of query if Prepare prepared it. A nil Cache
+// Get returns the statement of key if Prepare prepared it. A nil Cache
 // has none.
-func (c *Cache) Get(query string) (*sql.Stmt, bool) {
+func (c *Cache) Get(key string) (*sql.Stmt, bool) {
 	if c == nil {
 		return nil, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st, ok := c.stmts[query]
+	st, ok := c.stmts[key]
 	return st, ok
 }
 
-// Prepare returns the statement of query, prepared on the first call.
+// Prepare returns the statement of key, query prepared on the first call
+// (the query of a key must not change).
 // Preparing takes a connection from the pool: call it outside a
 // transaction (a pool limited to one connection, common with SQLite,
 // would wait for the transaction's own connection), then use the
 // statement in the transaction with Tx.StmtContext.
-func (c *Cache) Prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+func (c *Cache) Prepare(ctx context.Context, key, query string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st, ok := c.stmts[query]; ok {
+	if st, ok := c.stmts[key]; ok {
 		return st, nil
 	}
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	c.stmts[query] = st
+	c.stmts[key] = st
 	return st, nil
 }

@@ -24,10 +24,10 @@ func TestCacheReusesStatementsAcrossConnections(t *testing.T) {
 	require.NoError(t, err)
 
 	const q = "INSERT INTO t (v) VALUES (?)"
-	first, err := c.Prepare(ctx, q)
+	first, err := c.Prepare(ctx, "t", q)
 	require.NoError(t, err)
 	for i := range 3 {
-		again, err := c.Prepare(ctx, q)
+		again, err := c.Prepare(ctx, "t", q)
 		require.NoError(t, err)
 		require.Same(t, first, again)
 		tx, err := sqlDB.BeginTx(ctx, nil)

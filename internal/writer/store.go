@@ -49,7 +49,7 @@ func (s GormStore) WriteBatch(ctx context.Context, b *entities.Batch) error {
 		}
 	}
 	if len(b.Requests) > 0 && s.DB.Dialector.Name() == "sqlite" {
-		prepareSQLiteInserts(ctx, stmtcache.Of(s.DB))
+		prepareSQLiteInserts(ctx, stmtcache.Of(s.DB), b.Requests, s.Integrity != nil)
 	}
 	if s.Integrity != nil {
 		return s.writeSealed(ctx, b)

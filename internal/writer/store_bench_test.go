@@ -37,7 +37,7 @@ func BenchmarkInsertRequestsSQLite(b *testing.B) {
 		return out
 	}
 	s := GormStore{DB: db}
-	prepareSQLiteInserts(context.Background(), stmtcache.Of(db)) // as WriteBatch does
+	prepareSQLiteInserts(context.Background(), stmtcache.Of(db), rows(), false) // as WriteBatch does
 	strategies := map[string]func(tx *gorm.DB, r []entities.RequestEvent) error{
 		"gorm-multirow": func(tx *gorm.DB, r []entities.RequestEvent) error {
 			return insert(tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}), r)
