@@ -35,7 +35,7 @@ func TestShapeStatementsMatchTheirArguments(t *testing.T) {
 // Rows written in chunks of every shape (a whole chunk without users or
 // errors, chunks where a single row has one, the unshaped tail) read back
 // exactly as they were built, and an empty value is stored as the full
-// statement stores it: ” for text, NULL for extra_informations and
+// statement stores it: an empty text for text, NULL for extra_informations and
 // digest_id.
 func TestShapedChunksStoreEveryColumn(t *testing.T) {
 	db := testdb.Open(t, testdb.SQLite(t))
