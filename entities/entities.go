@@ -22,7 +22,7 @@ const (
 type RequestEvent struct {
 	ID                ID        `gorm:"primaryKey" json:"id"`
 	Datetime          time.Time `gorm:"not null;index" json:"datetime"`
-	UserID            string    `gorm:"size:255;index" json:"user_id"`
+	UserID            string    `gorm:"size:255" json:"user_id"` // indexed where not empty, in repository.Migrate
 	IPAddress         string    `gorm:"size:64" json:"ip_address"`
 	Method            string    `gorm:"size:32" json:"method"` // indexed with datetime in repository.Migrate
 	URL               string    `gorm:"size:2048" json:"url"`  // indexed by prefix in repository.Migrate

@@ -311,7 +311,7 @@ func TestConvertToPartitionedWhileWriting(t *testing.T) {
 	// The indexes kept their names; the old table is kept aside.
 	var idx int64
 	require.NoError(t, db.Raw(`SELECT count(*) FROM pg_indexes WHERE tablename = 'audit_request_events' AND indexname IN
-		('audit_request_events_pkey', 'idx_audit_request_events_datetime', 'idx_audit_request_events_user_id', 'idx_audit_request_events_url')`).Scan(&idx).Error)
+		('audit_request_events_pkey', 'idx_audit_request_events_datetime', 'idx_audit_request_events_user', 'idx_audit_request_events_url')`).Scan(&idx).Error)
 	assert.Equal(t, int64(4), idx)
 	var kept int64
 	require.NoError(t, db.Raw("SELECT count(*) FROM audit_request_events_unpartitioned").Scan(&kept).Error)

@@ -46,7 +46,9 @@ func (f RequestFilter) apply(q *gorm.DB) *gorm.DB {
 		q = rangeFilter(q, "status_code >= ? AND status_code <= ?", lo, hi)
 	}
 	if f.UserID != "" {
-		q = q.Where("user_id = ?", f.UserID)
+		// user_id <> '' is the predicate of the partial user index
+		// (repository/indexes.go): saying it lets the planner use it.
+		q = q.Where("user_id = ? AND user_id <> ''", f.UserID)
 	}
 	if f.IPAddress != "" {
 		q = q.Where("ip_address = ?", f.IPAddress)
