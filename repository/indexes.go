@@ -29,7 +29,7 @@ var listIndexes = []struct{ name, columns string }{
 // userIndex indexes the request events of signed-in users, where
 // user_id is not empty: anonymous requests (often most of a public API's
 // traffic) cost the writer no entry in it. A query uses it when its WHERE
-// clause says user_id <> '' beside the user filter, as internal/query's
+// clause repeats the index's condition beside the user filter, as internal/query's
 // does (SQLite and PostgreSQL use a partial index only when the query
 // implies its predicate).
 const userIndex = "idx_audit_request_events_user"
