@@ -150,9 +150,9 @@ func requestInsertSQL(rows int, s shape) string {
 }
 
 // appendRequestArgs appends r's values of the columns shape s binds, in
-// the types the driver binds (string, int64, float64, time.Time, nil), so
-// that database/sql passes them through without calling Value methods or
-// converting through reflection.
+// the types the driver binds (string, int64, float64, nil; the datetime as
+// the driver's text, sqliteTimestamp), so that database/sql passes them
+// through without calling Value methods or converting through reflection.
 func appendRequestArgs(v []any, r *entities.RequestEvent, s shape) []any {
 	var extra, digest any // NULL, as JSONText.Value and a nil *ID say
 	if r.ExtraInformations != "" {
@@ -161,7 +161,7 @@ func appendRequestArgs(v []any, r *entities.RequestEvent, s shape) []any {
 	if r.DigestID != nil {
 		digest = r.DigestID.String()
 	}
-	all := [requestWidth]any{r.ID.String(), r.Datetime, r.UserID, r.IPAddress, r.Method, r.URL,
+	all := [requestWidth]any{r.ID.String(), sqliteTimestamp(r.Datetime), r.UserID, r.IPAddress, r.Method, r.URL,
 		r.Route, r.QueryParams, r.RequestType, r.RequestBody, r.ResponseBody, int64(r.StatusCode),
 		r.ResponseTimeMS, r.ResponseSize, r.ErrorType, r.ErrorMessage, r.ErrorStacktrace, extra, digest}
 	for i, c := range requestColumns {
