@@ -60,7 +60,7 @@ const (
 )
 
 // requestColumns are the request event columns, in the order of
-// requestArgs.
+// appendRequestArgs.
 var requestColumns = [...]requestColumn{
 	{"id", dense, ""}, {"datetime", dense, ""}, {"user_id", sparseUser, "''"}, {"ip_address", dense, ""},
 	{"method", dense, ""}, {"url", dense, ""}, {"route", sparseRoute, "''"}, {"query_params", sparseInput, "''"},
