@@ -10,28 +10,29 @@ import (
 // audited request: every index is one more b-tree insert per row, so it
 // keeps only the indexes that earn their place (docs/PERFORMANCE.md,
 // "Index budget"): the primary key, datetime (every list is read newest
-// first, and time ranges), user_id (the audit's main question) where it
-// is not empty, (status_code, datetime) and (method, datetime) for the
-// filtered lists, and the url prefix index. The single-column status_code
-// and method indexes were redundant with the composite ones; the IP filter
-// reads the table (add a time range).
+// first, and time ranges), (user_id, datetime) where user_id is not empty
+// (the audit's main question), (status_code, datetime) and (method,
+// datetime) for the filtered lists, and the url prefix index. The
+// single-column status_code and method indexes were redundant with the
+// composite ones; the IP filter reads the table (add a time range).
 
 // listIndexes serve the admin's lists, which filter on a column and sort by
 // datetime: with (column, datetime) the first page is read in index order
 // instead of sorting every matching row.
 var listIndexes = []struct{ name, columns string }{
-	{userIndex, "audit_request_events (user_id) WHERE user_id <> ''"},
+	{userIndex, "audit_request_events (user_id, datetime) WHERE user_id <> ''"},
 	{"idx_audit_request_events_method_datetime", "audit_request_events (method, datetime)"},
 	{"idx_audit_request_events_status_datetime", "audit_request_events (status_code, datetime)"},
 	{"idx_audit_login_events_status_datetime", "audit_login_events (status, datetime)"},
 }
 
-// userIndex indexes the request events of signed-in users, where
-// user_id is not empty: anonymous requests (often most of a public API's
-// traffic) cost the writer no entry in it. A query uses it when its WHERE
-// clause repeats the index's condition beside the user filter, as internal/query's
-// does (SQLite and PostgreSQL use a partial index only when the query
-// implies its predicate).
+// userIndex serves "what did this user do": one user's request events,
+// newest first, read in index order (user_id, datetime). It holds only the
+// rows where user_id is not empty, so anonymous requests (often most of a
+// public API's traffic) cost the writer no entry in it. A query uses it
+// when its WHERE clause repeats the index's condition beside the user
+// filter, as internal/query's does (SQLite and PostgreSQL use a partial
+// index only when the query implies its predicate).
 const userIndex = "idx_audit_request_events_user"
 
 // retiredIndexes were created by earlier versions on audit_request_events
