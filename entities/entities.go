@@ -17,8 +17,8 @@ const (
 
 // RequestEvent is one audited HTTP request. Its table is the hottest of
 // all, so it has few indexes (see docs/PERFORMANCE.md, "Index budget"):
-// id, datetime, user_id, (status_code, datetime), (method, datetime) and a
-// url prefix index.
+// id, datetime, user_id where it is not empty, (status_code, datetime),
+// (method, datetime) and a url prefix index.
 type RequestEvent struct {
 	ID                ID        `gorm:"primaryKey" json:"id"`
 	Datetime          time.Time `gorm:"not null;index" json:"datetime"`

@@ -2,7 +2,9 @@ package stmtcache_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/gin-audit-trail/audit/internal/stmtcache"
 	"github.com/gin-audit-trail/audit/internal/testdb"
@@ -56,4 +58,49 @@ func TestOfWithoutPlugin(t *testing.T) {
 		t.Cleanup(func() { sqlDB.Close() })
 	}
 	require.Nil(t, stmtcache.Of(db), "PostgreSQL writes with COPY")
+}
+
+// A Prepare that waits for a connection (a pool of one, held by a
+// transaction) does not hold up that transaction's Get of a statement
+// already prepared: otherwise neither could go on.
+func TestPrepareWaitingForAConnectionLeavesGetFree(t *testing.T) {
+	db := testdb.Open(t, testdb.SQLite(t))
+	c := stmtcache.Of(db)
+	sqlDB, err := db.DB()
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = sqlDB.ExecContext(ctx, "CREATE TABLE t (v INTEGER)")
+	require.NoError(t, err)
+	_, err = c.Prepare(ctx, "insert", "INSERT INTO t (v) VALUES (?)")
+	require.NoError(t, err)
+	sqlDB.SetMaxOpenConns(1)
+
+	tx, err := sqlDB.BeginTx(ctx, nil) // holds the only connection
+	require.NoError(t, err)
+	prepared := make(chan error, 1)
+	go func() {
+		_, err := c.Prepare(ctx, "select", "SELECT v FROM t")
+		prepared <- err
+	}()
+	for waits := time.Now().Add(10 * time.Second); sqlDB.Stats().WaitCount == 0; {
+		require.True(t, time.Now().Before(waits), "the second Prepare never waited for the connection")
+		time.Sleep(time.Millisecond)
+	}
+	got := make(chan *sql.Stmt, 1)
+	go func() {
+		st, _ := c.Get("insert")
+		got <- st
+	}()
+	select {
+	case st := <-got:
+		require.NotNil(t, st)
+		_, err = tx.StmtContext(ctx, st).ExecContext(ctx, 1)
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Get waited for a Prepare that waits for this transaction's connection")
+	}
+	require.NoError(t, tx.Commit())
+	require.NoError(t, <-prepared)
+	_, ok := c.Get("select")
+	require.True(t, ok)
 }
