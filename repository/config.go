@@ -17,7 +17,11 @@ type WriterConfig struct {
 	// traces), so that memory stays bounded whatever the row sizes.
 	// Default 64 MiB.
 	MaxQueueBytes int64
-	// MaxBatchRows is the most rows written in one transaction. Default 1000.
+	// MaxBatchRows is the most rows written in one transaction. A
+	// transaction grows only while every writer is busy, and also ends
+	// when its rows hold a quarter of MaxQueueBytes of text, so memory
+	// stays bounded whatever the row sizes. Default 1000 on PostgreSQL,
+	// 5000 on SQLite (DefaultMaxBatchRows, DefaultMaxBatchRowsSQLite).
 	MaxBatchRows int
 	// FlushInterval is the longest an accepted row waits before its batch
 	// is written. Default 100 ms.

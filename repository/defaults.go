@@ -10,8 +10,14 @@ const (
 	// DefaultMaxQueueBytes is WriterConfig.MaxQueueBytes.
 	DefaultMaxQueueBytes = 64 << 20
 	// DefaultMaxBatchRows is WriterConfig.MaxBatchRows: rows per
-	// transaction.
+	// transaction, on PostgreSQL (and any store but SQLite).
 	DefaultMaxBatchRows = 1000
+	// DefaultMaxBatchRowsSQLite is WriterConfig.MaxBatchRows on SQLite. Its
+	// indexes on values that do not grow with time (users, URLs) rewrite
+	// about one page per row and index in each transaction; the more rows
+	// share a transaction, the more of them share those pages
+	// (docs/PERFORMANCE.md, "Rows per transaction").
+	DefaultMaxBatchRowsSQLite = 5000
 	// DefaultFlushInterval is WriterConfig.FlushInterval.
 	DefaultFlushInterval = 100 * time.Millisecond
 	// DefaultEnqueueTimeout is WriterConfig.EnqueueTimeout.

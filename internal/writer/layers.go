@@ -148,6 +148,15 @@ func merge(n int, batch func(i int) *entities.Batch) *entities.Batch {
 	return m
 }
 
+// BatchRows is the wrapped store's (GormStore.BatchRows), or 0 (the
+// Writer's default).
+func (s *ConnectingStore) BatchRows() int {
+	if b, ok := s.store.(interface{ BatchRows() int }); ok {
+		return b.BatchRows()
+	}
+	return 0
+}
+
 // Parallelism is the wrapped store's (GormStore.Parallelism), or 1, so
 // that a Writer over a ConnectingStore gets as many committers as the
 // database takes.

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/integrity"
 	"github.com/gin-audit-trail/audit/internal/stmtcache"
+	"github.com/gin-audit-trail/audit/repository"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -98,6 +99,16 @@ func (s GormStore) insertRequests(ctx context.Context, tx *gorm.DB, rows []entit
 		return insert(tx.Clauses(onConflictDoNothing(tx)), rows)
 	}
 	return insertRequestsSQLite(ctx, tx.Statement.ConnPool, stmtcache.Of(s.DB), rows)
+}
+
+// BatchRows is the MaxBatchRows the Writer uses when WriterConfig leaves
+// it zero: repository.DefaultMaxBatchRowsSQLite on SQLite,
+// repository.DefaultMaxBatchRows elsewhere.
+func (s GormStore) BatchRows() int {
+	if s.DB.Dialector.Name() == "sqlite" {
+		return repository.DefaultMaxBatchRowsSQLite
+	}
+	return repository.DefaultMaxBatchRows
 }
 
 // Parallelism is how many transactions the database takes at once with

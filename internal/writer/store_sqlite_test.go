@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-audit-trail/audit/entities"
 	"github.com/gin-audit-trail/audit/internal/testdb"
+	"github.com/gin-audit-trail/audit/repository"
 	"github.com/stretchr/testify/require"
 )
 
@@ -101,4 +102,15 @@ func TestShapedChunksStoreEveryColumn(t *testing.T) {
 	require.Equal(t, noDigest, nullDigest)
 	require.Positive(t, emptyUser)
 	require.Less(t, emptyUser, int64(len(want)))
+}
+
+// A Writer on SQLite writes up to DefaultMaxBatchRowsSQLite rows a
+// transaction unless told otherwise; on PostgreSQL DefaultMaxBatchRows.
+func TestMaxBatchRowsDefaultsByDatabase(t *testing.T) {
+	sqlite := GormStore{DB: testdb.Open(t, testdb.SQLite(t))}
+	require.Equal(t, repository.DefaultMaxBatchRowsSQLite, withDefaults(repository.WriterConfig{}, sqlite).MaxBatchRows)
+	require.Equal(t, 300, withDefaults(repository.WriterConfig{MaxBatchRows: 300}, sqlite).MaxBatchRows)
+	require.Equal(t, repository.DefaultMaxBatchRowsSQLite, withDefaults(repository.WriterConfig{}, NewConnectingStore(sqlite.DB, sqlite, ConnectConfig{})).MaxBatchRows)
+	pg := GormStore{DB: testdb.Open(t, testdb.Postgres(t))}
+	require.Equal(t, repository.DefaultMaxBatchRows, withDefaults(repository.WriterConfig{}, pg).MaxBatchRows)
 }

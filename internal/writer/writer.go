@@ -30,6 +30,9 @@ func withDefaults(c repository.WriterConfig, store Store) repository.WriterConfi
 	}
 	if c.MaxBatchRows <= 0 {
 		c.MaxBatchRows = repository.DefaultMaxBatchRows
+		if b, ok := store.(interface{ BatchRows() int }); ok && b.BatchRows() > 0 {
+			c.MaxBatchRows = b.BatchRows()
+		}
 	}
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = repository.DefaultFlushInterval
@@ -331,13 +334,22 @@ func (w *Writer) Close(ctx context.Context) error {
 type pending struct {
 	items []item
 	rows  int
+	bytes int64
 	sync  bool
 }
 
 func (p *pending) add(it item) {
 	p.items = append(p.items, it)
 	p.rows += it.rows
+	p.bytes += it.bytes
 	p.sync = p.sync || it.done != nil
+}
+
+// full reports whether p takes no more rows: it holds MaxBatchRows rows,
+// or a quarter of MaxQueueBytes of text (so that the transactions being
+// written, which no longer count in the queue's bytes, stay bounded too).
+func (w *Writer) full(p *pending) bool {
+	return p.rows >= w.cfg.MaxBatchRows || p.bytes >= w.cfg.MaxQueueBytes/4
 }
 
 // merged is one batch holding every row of p (the items' own batch when
@@ -350,10 +362,11 @@ func (p *pending) merged() *entities.Batch {
 }
 
 // batch is the batcher: it assembles transactions from the queue and hands
-// each to a free committer. A transaction is handed over when it has
-// MaxBatchRows rows, when its oldest row has waited FlushInterval, or at
-// once when a synchronous caller waits for it; while every committer is
-// busy it keeps growing, so batches grow with the load. After Close it
+// each to a free committer. A transaction is handed over when it is full
+// (MaxBatchRows rows, or a quarter of MaxQueueBytes), when its oldest row
+// has waited FlushInterval, or at once when a synchronous caller waits for
+// it; while every committer is busy it keeps growing, so batches grow
+// with the load. After Close it
 // drains the queue and returns.
 func (w *Writer) batch() {
 	defer close(w.work)
@@ -371,7 +384,7 @@ func (w *Writer) batch() {
 		p.add(it)
 		// Take what is already queued, so a transaction holds everything
 		// waiting (group commit for synchronous callers).
-		for p.rows < w.cfg.MaxBatchRows {
+		for !w.full(p) {
 			select {
 			case it := <-w.queue:
 				p.add(it)
@@ -383,7 +396,7 @@ func (w *Writer) batch() {
 	for {
 		if stop == nil {
 			// Closing: no offer can arrive any more; drain the queue.
-			if p == nil || p.rows < w.cfg.MaxBatchRows {
+			if p == nil || !w.full(p) {
 				select {
 				case it := <-w.queue:
 					take(it)
@@ -398,7 +411,7 @@ func (w *Writer) batch() {
 			p = nil
 			continue
 		}
-		full := p != nil && p.rows >= w.cfg.MaxBatchRows
+		full := p != nil && w.full(p)
 		var in <-chan item
 		if !full {
 			in = w.queue
