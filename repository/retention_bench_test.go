@@ -2,8 +2,6 @@ package repository_test
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,12 +17,7 @@ import (
 // benchPurgeRows is the number of old rows each purge round deletes
 // (AUDIT_BENCH_PURGE_ROWS, default 100000).
 func benchPurgeRows(b *testing.B) int {
-	if s := os.Getenv("AUDIT_BENCH_PURGE_ROWS"); s != "" {
-		n, err := strconv.Atoi(s)
-		require.NoError(b, err)
-		return n
-	}
-	return 100_000
+	return testdb.BenchRows(b, "AUDIT_BENCH_PURGE_ROWS", 100_000)
 }
 
 // seedOld writes n request events dated before cutoff, 5000 per batch.

@@ -1,8 +1,6 @@
 package repository_test
 
 import (
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/gin-audit-trail/audit/internal/testdb"
@@ -34,14 +32,7 @@ func BenchmarkWriter(b *testing.B) {
 //
 //	go test ./repository -run '^$' -bench WriterSignedIn -benchtime 100000x -count 3
 func BenchmarkWriterSignedIn(b *testing.B) {
-	prefill := 200_000
-	if s := os.Getenv("AUDIT_BENCH_PREFILL_ROWS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		prefill = n
-	}
+	prefill := testdb.BenchRows(b, "AUDIT_BENCH_PREFILL_ROWS", 200_000)
 	for _, be := range testdb.Backends() {
 		for _, v := range []struct {
 			name string

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -22,12 +21,7 @@ import (
 // a process of its own: the peak RSS of the two must be about the same
 // (constant memory). Run with -benchtime=1x.
 func BenchmarkExportPeakRSS(b *testing.B) {
-	n := 1_000_000
-	if s := os.Getenv("AUDIT_BENCH_EXPORT_ROWS"); s != "" {
-		var err error
-		n, err = strconv.Atoi(s)
-		require.NoError(b, err)
-	}
+	n := testdb.BenchRows(b, "AUDIT_BENCH_EXPORT_ROWS", 1_000_000)
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "audit")
 	build := exec.Command("go", "build", "-o", bin, ".")

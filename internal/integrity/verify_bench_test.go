@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -22,10 +20,7 @@ import (
 //
 //	AUDIT_BENCH_VERIFY_ROWS=1000000 go test ./internal/integrity -run '^$' -bench Verify -benchtime 1x -timeout 30m
 func BenchmarkVerify(b *testing.B) {
-	rows := 100_000
-	if v, err := strconv.Atoi(os.Getenv("AUDIT_BENCH_VERIFY_ROWS")); err == nil && v > 0 {
-		rows = v
-	}
+	rows := testdb.BenchRows(b, "AUDIT_BENCH_VERIFY_ROWS", 100_000)
 	key, err := integrity.ParsePrivateKey(make([]byte, 32))
 	if err != nil {
 		b.Fatal(err)

@@ -3,8 +3,6 @@ package query_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,14 +25,7 @@ import (
 // 5% PUT, 5% DELETE; 1,000 users; 500 IPs; 10,000 product URLs; 5% 404,
 // 1% 500.
 func BenchmarkListRequests(b *testing.B) {
-	rows := 1_000_000
-	if s := os.Getenv("AUDIT_BENCH_ROWS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rows = n
-	}
+	rows := testdb.BenchRows(b, "AUDIT_BENCH_ROWS", 1_000_000)
 	newest := time.Date(2025, 3, 31, 0, 0, 0, 0, time.UTC)
 	day := newest.Add(-24 * time.Hour)
 	cases := []struct {
