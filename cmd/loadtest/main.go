@@ -14,9 +14,11 @@
 // that nothing was dropped.
 //
 // With -serve VARIANT it only serves (bare, sqlite, postgres,
-// naive-sqlite, naive-postgres) on -addr until SIGTERM, for an external
-// load generator such as wrk, then prints what was answered and stored as
-// JSON: see wrk.sh.
+// naive-sqlite, naive-postgres, or bare-burnN: bare Gin beside a goroutine
+// that keeps N% of one core busy, a yardstick for what any background
+// work such as a writer costs the server) on -addr until SIGTERM, for an
+// external load generator such as wrk, then prints what was answered and
+// stored as JSON: see wrk.sh.
 package main
 
 import (

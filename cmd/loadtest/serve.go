@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -46,9 +48,17 @@ func serve(variant, addr, dsn string) {
 	var mw gin.HandlerFunc
 	var finish func() (stored, distinct int64)
 	var trail *audit.Trail
-	switch variant {
-	case "bare":
-	case "sqlite", "postgres":
+	switch {
+	case variant == "bare":
+	case strings.HasPrefix(variant, "bare-burn"):
+		percent, err := strconv.Atoi(strings.TrimPrefix(variant, "bare-burn"))
+		if err != nil || percent <= 0 || percent >= 100 {
+			log.Fatalf("variant %q: want bare-burnN with N from 1 to 99", variant)
+		}
+		stop := make(chan struct{})
+		defer close(stop)
+		go burn(float64(percent)/100, stop)
+	case variant == "sqlite" || variant == "postgres":
 		var err error
 		trail, err = audit.Open(audit.Options{DSN: dsn, Logger: quietLogger()})
 		if err != nil {
@@ -61,7 +71,7 @@ func serve(variant, addr, dsn string) {
 			}
 			return countRowsDistinct(dsn)
 		}
-	case "naive-sqlite", "naive-postgres":
+	case variant == "naive-sqlite" || variant == "naive-postgres":
 		m, done, err := naiveWith(dsn)()
 		if err != nil {
 			log.Fatal(err)
@@ -115,4 +125,20 @@ func serve(variant, addr, dsn string) {
 		}
 	}
 	_ = json.NewEncoder(os.Stdout).Encode(rep)
+}
+
+// burn keeps share of one core busy until stop is closed: in each
+// millisecond it spins for share of it and sleeps the rest.
+func burn(share float64, stop <-chan struct{}) {
+	busy := time.Duration(share * float64(time.Millisecond))
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		for start := time.Now(); time.Since(start) < busy; {
+		}
+		time.Sleep(time.Millisecond - busy)
+	}
 }

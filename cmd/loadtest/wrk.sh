@@ -8,6 +8,9 @@
 #   cmd/loadtest/wrk.sh                       # 5 rounds of 10 s, -t2 -c16
 #   ROUNDS=3 DURATION=5s CONNS=64 VARIANTS="bare postgres" cmd/loadtest/wrk.sh
 #   GOMAXPROCS=1 cmd/loadtest/wrk.sh          # the server on one core
+#   VARIANTS="bare bare-burn50 sqlite" cmd/loadtest/wrk.sh
+#                                             # bare Gin beside half a core of busy work,
+#                                             # a yardstick for what background CPU costs
 #   BEFORE_BIN=/tmp/loadtest-before VARIANTS="bare before-sqlite sqlite" cmd/loadtest/wrk.sh
 #                                             # an earlier build (go build -o ... ./cmd/loadtest
 #                                             # at that commit) as variants before-*
