@@ -57,7 +57,16 @@ func (s *snapshot) query(ctx context.Context, q string, args ...any) (*sql.Rows,
 	if !s.pg {
 		return s.firstT.QueryContext(ctx, q, args...)
 	}
-	q = dollars(q)
+	tx, err := s.join(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx.QueryContext(ctx, dollars(q), args...)
+}
+
+// join opens one more PostgreSQL connection in a read-only transaction
+// that imports the snapshot; close releases it.
+func (s *snapshot) join(ctx context.Context) (*sql.Tx, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -71,7 +80,7 @@ func (s *snapshot) query(ctx context.Context, q string, args ...any) (*sql.Rows,
 	if _, err := tx.ExecContext(ctx, "SET TRANSACTION SNAPSHOT '"+s.id+"'"); err != nil {
 		return nil, fmt.Errorf("import snapshot: %w", err)
 	}
-	return tx.QueryContext(ctx, q, args...)
+	return tx, nil
 }
 
 // lookup runs a short query in the snapshot; its rows must be closed
@@ -82,18 +91,9 @@ func (s *snapshot) lookupQuery(ctx context.Context, q string, args ...any) (*sql
 		return s.firstT.QueryContext(ctx, q, args...)
 	}
 	if s.lookup == nil {
-		conn, err := s.db.Conn(ctx)
+		tx, err := s.join(ctx)
 		if err != nil {
 			return nil, err
-		}
-		s.others = append(s.others, conn)
-		tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-		if err != nil {
-			return nil, err
-		}
-		s.txs = append(s.txs, tx)
-		if _, err := tx.ExecContext(ctx, "SET TRANSACTION SNAPSHOT '"+s.id+"'"); err != nil {
-			return nil, fmt.Errorf("import snapshot: %w", err)
 		}
 		s.lookup = tx
 	}
